@@ -1,0 +1,1 @@
+"""Fetchers: they return records and never touch the database."""

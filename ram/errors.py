@@ -1,0 +1,59 @@
+"""Named error states.  The CLI turns each into one line on stderr and its exit code."""
+
+from __future__ import annotations
+
+
+class RamError(Exception):
+    """Base of every error a user can cause or meet; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class BadInput(RamError):
+    """Something the user gave us is wrong (file, option, argument); exit 2."""
+
+    exit_code = 2
+
+
+class ConfigError(BadInput):
+    """``config.yaml`` is missing a key, has an unknown key, a wrong type or a bad value."""
+
+
+class BadPanel(BadInput):
+    """An imported panel or archive file is malformed; nothing was written."""
+
+
+class UnknownModel(BadInput):
+    """A model id that is not in the store."""
+
+
+class UnknownSizeClass(BadInput):
+    """A size class that the configured scheme does not define."""
+
+
+class UnknownBaseline(BadInput):
+    """A frozen baseline version that does not exist."""
+
+
+class EmptyStore(BadInput):
+    """The store holds no observations yet."""
+
+
+class StoreError(RamError):
+    """The database cannot be opened or written (locked, corrupt, wrong schema)."""
+
+
+class HubError(RamError):
+    """The Hub could not be reached or answered with an error after retries."""
+
+
+class RateLimited(HubError):
+    """The Hub kept answering 429 beyond the retry budget."""
+
+
+class LockHeld(RamError):
+    """Another scheduler (or snapshot) already holds the lock."""
+
+
+class ExportError(RamError):
+    """A chart could not be exported (for example no Chromium for PNG/SVG)."""
