@@ -1,0 +1,223 @@
+"""Load and validate ``config.yaml``: the single source of settings, checked once at the boundary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ram.errors import ConfigError
+
+CONFIG_ENV = "RAM_CONFIG"
+DB_ENV = "RAM_DB"
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+REGIONS = ("us", "china", "eu", "other", "unknown")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Storage(_Section):
+    db: str = "snapshots/ram.duckdb"
+
+
+class Tracking(_Section):
+    use_catalog: bool = True
+    orgs: dict[str, Literal["us", "china", "eu", "other", "unknown"]] = Field(default_factory=dict)
+    pipeline_tags: tuple[str, ...] = ("text-generation", "image-text-to-text")
+    reject_patterns: tuple[str, ...] = ()
+    min_downloads: int | None = Field(default=100, ge=0)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    release_dates: dict[str, dt.date] = Field(default_factory=dict)
+    params_b: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("reject_patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {p!r}: {exc}") from None
+        return patterns
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _repo_ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        for i in ids:
+            if not REPO_ID.match(i):
+                raise ValueError(f"{i!r} is not a repo id of the form org/name")
+        return ids
+
+    @field_validator("params_b")
+    @classmethod
+    def _positive(cls, values: dict[str, float]) -> dict[str, float]:
+        for k, v in values.items():
+            if not v > 0:
+                raise ValueError(f"parameters of {k} must be > 0 (billions)")
+        return values
+
+
+class SizeRange(_Section):
+    label: str = Field(min_length=1)
+    min: float = Field(ge=0)
+    max: float | None = None
+
+
+class Sizes(_Section):
+    scheme: Literal["default", "coarse"] | tuple[SizeRange, ...] = "default"
+
+    @field_validator("scheme")
+    @classmethod
+    def _ordered(cls, scheme: Any) -> Any:
+        if isinstance(scheme, str):
+            return scheme
+        if not scheme:
+            raise ValueError("a size scheme needs at least one range")
+        labels = [r.label for r in scheme]
+        if len(set(labels)) != len(labels) or "unknown" in labels:
+            raise ValueError("labels must be unique and not 'unknown'")
+        for a, b in zip(scheme, scheme[1:], strict=False):
+            if a.max is None or a.max != b.min:
+                raise ValueError(f"ranges must touch: {a.label} ends where {b.label} starts")
+        for r in scheme:
+            if r.max is not None and r.max <= r.min:
+                raise ValueError(f"range {r.label}: max must be above min")
+        return scheme
+
+
+class RamSettings(_Section):
+    method: Literal["cutoff", "median"] = "cutoff"
+    top_n: int = Field(default=10, ge=1, le=1000)
+    max_gap_days: int = Field(default=14, ge=1, le=365)
+    max_day: int = Field(default=730, ge=1, le=3650)
+    milestones: tuple[int, ...] = (7, 14, 30, 60, 90, 180, 365)
+
+    @model_validator(mode="after")
+    def _milestones_in_range(self) -> RamSettings:
+        if not self.milestones:
+            raise ValueError("milestones: give at least one day")
+        for m in self.milestones:
+            if not 1 <= m <= self.max_day:
+                raise ValueError(f"milestones: day {m} is outside 1..max_day ({self.max_day})")
+        return self
+
+
+class Collector(_Section):
+    max_workers: int = Field(default=4, ge=1, le=32)
+    request_budget: int = Field(default=5000, ge=1)
+
+
+class Schedule(_Section):
+    cron: str = "17 6 * * *"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, cron: str) -> str:
+        if len(cron.split()) != 5:
+            raise ValueError("cron needs 5 fields: minute hour day month weekday")
+        return cron
+
+
+class Charts(_Section):
+    default_models: int = Field(default=8, ge=1, le=50)
+    png_scale: float = Field(default=2, gt=0, le=8)
+
+
+class Archive(_Section):
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class Config(_Section):
+    storage: Storage = Storage()
+    tracking: Tracking = Tracking()
+    sizes: Sizes = Sizes()
+    ram: RamSettings = RamSettings()
+    collector: Collector = Collector()
+    schedule: Schedule = Schedule()
+    charts: Charts = Charts()
+    archive: Archive = Archive()
+    path: Path | None = Field(default=None, exclude=True)
+
+    def db_path(self, override: str | Path | None = None) -> Path:
+        """The database file: ``--db`` beats ``RAM_DB`` beats ``storage.db`` (relative to the file)."""
+        chosen = override or os.environ.get(DB_ENV)
+        if chosen:
+            return Path(chosen).expanduser()
+        p = Path(self.storage.db).expanduser()
+        if not p.is_absolute() and self.path is not None:
+            p = self.path.parent / p
+        return p
+
+    def size_scheme(self) -> tuple[tuple[str, float, float | None], ...]:
+        """The configured size classes as ``(label, min, max)`` half-open ranges in billions."""
+        from ram.metric import COARSE_SCHEME, DEFAULT_SCHEME
+
+        s = self.sizes.scheme
+        if s == "default":
+            return tuple(DEFAULT_SCHEME)
+        if s == "coarse":
+            return tuple(COARSE_SCHEME)
+        assert not isinstance(s, str)
+        return tuple((r.label, r.min, r.max) for r in s)
+
+
+def _first_error(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return ConfigError(f"{source}: {key}: {msg}; fix or remove it")
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    """Validate a mapping (as read from YAML) into a ``Config``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """``--config`` beats ``RAM_CONFIG`` beats ``./config.yaml``; None means built-in defaults."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        p = Path(chosen).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; pass an existing --config file")
+        return p
+    local = Path("config.yaml")
+    return local if local.is_file() else None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate the config file (or built-in defaults when there is none)."""
+    p = find_config(path)
+    if p is None:
+        return Config()
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}:{where} is not valid YAML; fix the syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.__class__.__name__})") from None
+    cfg = parse_config(raw, str(p))
+    return cfg.model_copy(update={"path": p.resolve()})
