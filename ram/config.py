@@ -1,8 +1,9 @@
-"""Load and validate ``config.yaml``: the single source of settings, checked once at the boundary."""
+"""Load and validate ``config.yaml``, the single source of settings, once at the boundary."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from pathlib import Path
@@ -17,6 +18,15 @@ CONFIG_ENV = "RAM_CONFIG"
 DB_ENV = "RAM_DB"
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 REGIONS = ("us", "china", "eu", "other", "unknown")
+DEFAULT_REJECT_PATTERNS = (
+    r"(?:^|[-_/.])(?:gguf|mlx|mlc|onnx|awq|gptq|exl2|quantized)(?:$|[-_/.])",
+    r"(?:^|[-_/.])(?:[2-8]bit|int[48]|bnb-4bit|q4f16_1)(?:$|[-_/.])",
+    r"^(?:unsloth|unslothai|bartowski|mradermacher|lmstudio-community|thebloke|maziyarpanahi"
+    r"|mlx-community|quantfactory|neuralmagic|hugging-quants|modularai)/",
+    r"guard",
+    r"reward|(?:^|[-_/.])(?:prm|rm)(?:$|[-_/.])",
+    r"(?:^|[-_/.])(?:embed|embedding|embeddings|rerank|reranker)(?:$|[-_/.])",
+)
 
 
 class _Section(BaseModel):
@@ -31,7 +41,7 @@ class Tracking(_Section):
     use_catalog: bool = True
     orgs: dict[str, Literal["us", "china", "eu", "other", "unknown"]] = Field(default_factory=dict)
     pipeline_tags: tuple[str, ...] = ("text-generation", "image-text-to-text")
-    reject_patterns: tuple[str, ...] = ()
+    reject_patterns: tuple[str, ...] = DEFAULT_REJECT_PATTERNS
     min_downloads: int | None = Field(default=100, ge=0)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -84,7 +94,7 @@ class Sizes(_Section):
         labels = [r.label for r in scheme]
         if len(set(labels)) != len(labels) or "unknown" in labels:
             raise ValueError("labels must be unique and not 'unknown'")
-        for a, b in zip(scheme, scheme[1:], strict=False):
+        for a, b in itertools.pairwise(scheme):
             if a.max is None or a.max != b.min:
                 raise ValueError(f"ranges must touch: {a.label} ends where {b.label} starts")
         for r in scheme:
@@ -149,7 +159,7 @@ class Config(_Section):
     path: Path | None = Field(default=None, exclude=True)
 
     def db_path(self, override: str | Path | None = None) -> Path:
-        """The database file: ``--db`` beats ``RAM_DB`` beats ``storage.db`` (relative to the file)."""
+        """The database: ``--db`` beats ``RAM_DB`` beats ``storage.db`` (relative to the file)."""
         chosen = override or os.environ.get(DB_ENV)
         if chosen:
             return Path(chosen).expanduser()

@@ -1,0 +1,45 @@
+# Two commands matter: `make demo` (offline, real bundled data) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+DEMO_DB := snapshots/demo.duckdb
+SAMPLE := snapshots/sample/hf_downloads_30d_2024H2.csv.gz
+
+.PHONY: demo test lint typecheck unit install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+dev: $(DEVSTAMP)
+
+demo: $(STAMP)
+	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	$(BIN)/ram --db $(DEMO_DB) import panel $(SAMPLE)
+	$(BIN)/ram --db $(DEMO_DB) top --day 30 --limit 5 --format table
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check ram collectors tests benchmarks
+	$(BIN)/ruff format --check ram collectors tests benchmarks
+
+typecheck: $(DEVSTAMP)
+	$(BIN)/mypy
+
+unit: $(DEVSTAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB).wal

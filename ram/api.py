@@ -1,0 +1,304 @@
+"""The library API behind the CLI, charts, report and notebooks: store + catalog + metric.
+
+Every function returns data (DataFrames, dataclasses); rendering happens at the edge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ram import catalog, metric
+from ram.config import Config
+from ram.errors import EmptyStore, UnknownModel, UnknownSizeClass
+from ram.store import RunRecord, Store
+
+SCORE_CSV_COLUMNS = list(metric.SCORE_COLUMNS)
+MODEL_CSV_COLUMNS = [
+    "model_id", "org", "size_class", "params_b", "params_source", "release_date",
+    "release_source", "region", "tracked",
+]  # fmt: skip
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def import_panel(
+    cfg: Config,
+    db: Path,
+    path: str | Path,
+    source: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunRecord:
+    """Validate a panel file completely, then write all of it in one transaction (or nothing)."""
+    from collectors.panel import read_panel
+
+    started = now_utc()
+    if progress:
+        progress(f"reading {path}")
+    panel = read_panel(path)
+    src = f"panel:{source}" if source else panel.source
+    obs = panel.observations.assign(source=src)
+    obs["observed_at"] = pd.NaT
+    span = obs.groupby("model_id")["obs_date"].agg(["min", "max"])
+    max30 = obs.groupby("model_id")["downloads_30d"].max()
+    models = panel.models.assign(via="import")
+    models["first_seen"] = models["model_id"].map(span["min"])
+    models["last_seen"] = models["model_id"].map(span["max"])
+    models["downloads_30d_max"] = models["model_id"].map(max30)
+    resolved = catalog.resolve(models, cfg)
+    run = RunRecord(kind="import", source=src, started_at=started, models=len(models))
+    run.details = {
+        "file": str(panel.path),
+        "rows": len(obs),
+        "tracked": int(resolved.tracked.sum()),
+    }
+    if progress:
+        progress(f"writing {len(obs):,} observations of {len(models):,} models")
+    with Store.open(db) as store:
+        keep_existing = store.models().set_index("model_id")
+        # An import never downgrades how a model came in (catalog, discovered, ...).
+        prior_via = resolved["model_id"].map(keep_existing["via"]) if len(keep_existing) else None
+        if prior_via is not None:
+            resolved["via"] = prior_via.fillna(resolved["via"])
+        run.finished_at = now_utc()
+        store.save(run, resolved.drop(columns=["downloads_30d_max"]), obs)
+    return run
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def load_models(store: Store, cfg: Config) -> pd.DataFrame:
+    """Stored models resolved with the current config, plus observation statistics."""
+    raw = store.models()
+    if raw.empty:
+        return catalog.resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)
+    stats = store.con.execute(
+        """SELECT model_id, count(*) AS n_obs, min(obs_date) AS first_obs,
+               max(obs_date) AS last_obs, max(downloads_30d) AS downloads_30d_max,
+               max(downloads_all_time) AS downloads_all_time_max
+        FROM observations GROUP BY model_id"""
+    ).df()
+    merged = raw.merge(stats, on="model_id", how="left")
+    return catalog.resolve(merged, cfg)
+
+
+@dataclass
+class Analysis:
+    """One RAM computation with everything needed to label its output."""
+
+    result: metric.RamResult
+    models: pd.DataFrame  # resolved models (all stored ones), with size_class for this baseline
+    as_of: dt.date
+    method: str
+    baseline_label: str
+    source: str
+    top_n: int
+    scheme: tuple[tuple[str, float, float | None], ...]
+    obs: pd.DataFrame = field(repr=False)
+
+    @property
+    def size_classes(self) -> list[str]:
+        return [label for label, _, _ in self.scheme]
+
+    def header(self) -> str:
+        """One line saying as-of date, baseline and source, printed above every listing."""
+        return f"as of {self.as_of} · baseline: {self.baseline_label} · source: {self.source}"
+
+
+def _source_label(store: Store) -> str:
+    rows = store.con.execute(
+        "SELECT source, count(*) FROM observations GROUP BY source ORDER BY 2 DESC"
+    ).fetchall()
+    names = [str(r[0]) for r in rows]
+    shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+    return f"Hugging Face download counts ({shown})"
+
+
+def analyse(
+    cfg: Config,
+    db: Path,
+    *,
+    method: str | None = None,
+    as_of: dt.date | None = None,
+    baseline: str | None = None,
+) -> Analysis:
+    """Curves, baselines (live or a frozen version) and scores from the store."""
+    with Store.open(db, read_only=True) as store:
+        obs = store.observations()
+        if obs.empty:
+            raise EmptyStore(
+                f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"
+            )
+        models = load_models(store, cfg)
+        source = _source_label(store)
+        frozen = info = None
+        if baseline:
+            frozen, info = store.frozen_baseline(baseline)
+    scheme = cfg.size_scheme()
+    top_n = cfg.ram.top_n
+    chosen_method = method or cfg.ram.method
+    if info is not None:
+        scheme = tuple(
+            (str(r[0]), float(r[1]), None if r[2] is None else float(r[2])) for r in info["scheme"]
+        )
+        top_n = info["top_n"]
+        chosen_method = info["method"]
+        models["size_class"] = [metric.size_class_of(p, scheme) for p in models["params_b"]]
+    params = metric.RamParams(
+        method=chosen_method,
+        top_n=top_n,
+        max_gap_days=cfg.ram.max_gap_days,
+        max_day=cfg.ram.max_day,
+        milestones=tuple(cfg.ram.milestones),
+    )
+    scored = models[models["release_date"].notna()]
+    metric_models = pd.DataFrame(
+        {
+            "model_id": scored["model_id"],
+            "release_date": pd.to_datetime(scored["release_date"]),
+            "size_class": scored["size_class"],
+            "in_pool": scored["tracked"],
+        }
+    )
+    if as_of is None:
+        as_of = pd.Timestamp(obs["obs_date"].max()).date()
+    result = metric.compute(obs, metric_models, params, as_of=as_of, baselines=frozen)
+    label = (
+        f"frozen {baseline} ({chosen_method}, top {top_n}, as of {info['as_of']})"
+        if info is not None
+        else f"live {chosen_method}, top {top_n}"
+    )
+    return Analysis(result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs)
+
+
+def check_size_class(an: Analysis, size_class: str | None) -> None:
+    if size_class is not None and size_class not in an.size_classes:
+        raise UnknownSizeClass(
+            f"unknown size class {size_class!r}; use one of: {', '.join(an.size_classes)}"
+        )
+
+
+def _known_model(models: pd.DataFrame, model_id: str) -> pd.Series:
+    hit = models[models["model_id"] == model_id]
+    if hit.empty:
+        lower = {m.lower(): m for m in models["model_id"]}
+        if model_id.lower() in lower:
+            hint = f"; did you mean {lower[model_id.lower()]}?"
+        else:
+            close = difflib.get_close_matches(model_id, list(models["model_id"]), n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; list models with: ram models"
+        raise UnknownModel(f"unknown model {model_id!r}{hint}")
+    return hit.iloc[0]
+
+
+def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
+    return out[SCORE_CSV_COLUMNS].reset_index(drop=True)
+
+
+def scores_table(an: Analysis, days: Sequence[int] | None = None) -> pd.DataFrame:
+    """Every scored model's RAM at ``days`` (default: the configured milestones)."""
+    return _with_dates(an.result.scores(list(days) if days else None))
+
+
+def top_table(
+    an: Analysis, day: int | None = 30, size_class: str | None = None, limit: int = 10
+) -> pd.DataFrame:
+    """Leaderboard: RAM at ``day`` (None = latest RAM), best first, per size class."""
+    check_size_class(an, size_class)
+    frame = an.result.latest() if day is None else an.result.scores([day])
+    tracked = set(an.models.loc[an.models["tracked"], "model_id"])
+    frame = frame[frame["model_id"].isin(tracked)]
+    if size_class:
+        frame = frame[frame["size_class"] == size_class]
+    order = {c: i for i, c in enumerate(an.size_classes)}
+    frame = frame.assign(_c=frame["size_class"].map(order)).sort_values(
+        ["_c", "ram", "model_id"], ascending=[True, False, True]
+    )
+    frame = frame.groupby("size_class", sort=False).head(limit)
+    frame = frame.assign(rank=frame.groupby("size_class", sort=False).cumcount() + 1)
+    out = _with_dates(frame)
+    out.insert(0, "rank", frame["rank"].to_numpy())
+    return out
+
+
+@dataclass
+class ModelScore:
+    """One model's facts and its RAM at the requested days, plus its latest RAM."""
+
+    model: dict[str, Any]
+    scores: pd.DataFrame
+    latest: pd.DataFrame
+
+
+def score_model(an: Analysis, model_id: str, days: Sequence[int] | None = None) -> ModelScore:
+    row = _known_model(an.models, model_id)
+    scores = an.result.scores(list(days) if days else None)
+    latest = an.result.latest()
+    facts = {k: row.get(k) for k in (*MODEL_CSV_COLUMNS, "tracked_reason")}
+    return ModelScore(
+        facts,
+        _with_dates(scores[scores["model_id"] == model_id]),
+        _with_dates(latest[latest["model_id"] == model_id]),
+    )
+
+
+def models_table(
+    cfg: Config, db: Path, size_class: str | None = None, org: str | None = None
+) -> pd.DataFrame:
+    """The stored models with size, release date and where each came from."""
+    with Store.open(db, read_only=True) as store:
+        models = load_models(store, cfg)
+    labels = [label for label, _, _ in cfg.size_scheme()] + ["unknown"]
+    if size_class is not None and size_class not in labels:
+        raise UnknownSizeClass(
+            f"unknown size class {size_class!r}; use one of: {', '.join(labels)}"
+        )
+    if size_class:
+        models = models[models["size_class"] == size_class]
+    if org:
+        models = models[models["org"].str.lower() == org.lower()]
+    out = models.copy()
+    out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
+    return out[[*MODEL_CSV_COLUMNS, "tracked_reason"]].reset_index(drop=True)
+
+
+def baseline_table(
+    an: Analysis, size_class: str | None = None, days: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Baseline values per class and day (default: the milestones)."""
+    check_size_class(an, size_class)
+    b = an.result.baselines
+    if size_class:
+        b = b[b["size_class"] == size_class]
+    wanted = list(days) if days else list(an.result.params.milestones)
+    b = b[b["day"].isin(wanted)]
+    order = {c: i for i, c in enumerate(an.size_classes)}
+    b = b.assign(_c=b["size_class"].map(order)).sort_values(["_c", "day"]).drop(columns="_c")
+    return b.reset_index(drop=True)
+
+
+def freeze_baseline(cfg: Config, db: Path, name: str, an: Analysis) -> int:
+    """Store the live baseline of ``an`` under a version name."""
+    with Store.open(db) as store:
+        return store.save_baseline(
+            name,
+            an.result.baselines,
+            method=an.method,
+            top_n=an.top_n,
+            scheme=an.scheme,
+            as_of=an.as_of,
+        )

@@ -1,0 +1,250 @@
+"""The tracked set: ATOM's bundled catalog plus the policy in ``config.yaml``.
+
+Resolves each model's size (and where it came from), release date, region, size class and
+whether it is tracked, and why.  Resolution runs on read as well as on write, so a change to
+``config.yaml`` takes effect without re-collecting anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from ram.config import Config
+from ram.metric import size_class_of
+
+CATALOG_DATE = dt.date(2026, 8, 17)  # commit 3cd80206 of Interconnects-AI/tracked-models
+CATALOG_SOURCE = "ATOM tracked-models catalog (Apache-2.0), 2026-08-17"
+
+# A size token in a repo name: "-7B", "_0.5b", "-135M"; not "A3B" (active experts) nor "8x7B".
+_SIZE_TOKEN = re.compile(r"(?:^|[-_/.])(\d+(?:\.\d+)?)([bBmM])(?=$|[-_/.])")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """ATOM's tracked-model catalog as lookup tables."""
+
+    main: frozenset[str]
+    extra: frozenset[str]
+    params: dict[str, tuple[float, float | None]]
+    release: dict[str, dt.date]
+    regions: dict[str, str]
+
+    @property
+    def model_ids(self) -> frozenset[str]:
+        return self.main | self.extra
+
+    @functools.cached_property
+    def orgs(self) -> frozenset[str]:
+        """Orgs with repos in the catalog: their other old repos were left out on purpose."""
+        return frozenset(m.split("/", 1)[0] for m in self.model_ids)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files("ram").joinpath("data", "tracked-models", name).read_text("utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        value = float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+    return value if value is not None and value > 0 else None
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """The bundled catalog (read once per process)."""
+    params: dict[str, tuple[float, float | None]] = {}
+    for r in _rows("model_parameters.csv"):
+        total = _float(r["total_params_b"])
+        if total is not None:
+            params[r["model_id"]] = (total, _float(r.get("active_params_b")))
+    release = {
+        r["model_id"]: dt.date.fromisoformat(r["actual_release_date"])
+        for r in _rows("release_date_corrections.csv")
+        if r.get("actual_release_date")
+    }
+    return Catalog(
+        main=frozenset(r["modelId"] for r in _rows("models.csv")),
+        extra=frozenset(r["modelId"] for r in _rows("extra_models.csv")),
+        params=params,
+        release=release,
+        regions={r["hf_org"]: r["region"] for r in _rows("organization_regions.csv")},
+    )
+
+
+def tracked_orgs(cfg: Config) -> list[str]:
+    """Orgs whose new releases are discovered at each snapshot."""
+    orgs: set[str] = set(cfg.tracking.orgs)
+    if cfg.tracking.use_catalog:
+        cat = load_catalog()
+        orgs |= set(cat.regions) | set(cat.orgs)
+    return sorted(orgs, key=str.lower)
+
+
+def tracked_ids(cfg: Config) -> list[str]:
+    """Repos tracked whatever the Hub says of them: the catalog and the include list."""
+    ids = set(cfg.tracking.include)
+    if cfg.tracking.use_catalog:
+        ids |= load_catalog().model_ids
+    return sorted(ids - set(cfg.tracking.exclude))
+
+
+def params_from_name(model_id: str) -> float | None:
+    """Total parameters (billions) from a size token in the repo name, or None."""
+    name = model_id.split("/", 1)[-1]
+    tokens = _SIZE_TOKEN.findall(name)
+    for unit in ("b", "m"):
+        for number, u in tokens:
+            if u.lower() == unit:
+                value = float(number) / (1 if unit == "b" else 1000)
+                if value > 0:
+                    return value
+    return None
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or f <= 0 else f
+
+
+def resolve_params(
+    row: dict[str, Any], cfg: Config, cat: Catalog
+) -> tuple[float | None, float | None, str | None]:
+    """(total, active, source): config → catalog → imported → safetensors → GGUF → name."""
+    mid = row["model_id"]
+    if mid in cfg.tracking.params_b:
+        return cfg.tracking.params_b[mid], None, "config"
+    if cfg.tracking.use_catalog and mid in cat.params:
+        total, active = cat.params[mid]
+        return total, active, "catalog"
+    reported = _num(row.get("params_b_reported"))
+    if reported is not None:
+        return reported, None, "import"
+    for key, source in (("safetensors_total", "safetensors"), ("gguf_total", "gguf")):
+        raw = _num(row.get(key))
+        if raw is not None:
+            return raw / 1e9, None, source
+    named = params_from_name(mid)
+    return (named, None, "name") if named is not None else (None, None, None)
+
+
+def resolve_release(
+    row: dict[str, Any], cfg: Config, cat: Catalog
+) -> tuple[dt.date | None, str | None]:
+    """(date, source): config override → catalog correction → the Hub's ``createdAt`` date."""
+    mid = row["model_id"]
+    if mid in cfg.tracking.release_dates:
+        return cfg.tracking.release_dates[mid], "config"
+    if cfg.tracking.use_catalog and mid in cat.release:
+        return cat.release[mid], "correction"
+    created = row.get("created_at")
+    if created is not None and not pd.isna(created):
+        return pd.Timestamp(created).date(), "created_at"
+    return None, None
+
+
+def track_decision(
+    row: dict[str, Any], params_b: float | None, cfg: Config, cat: Catalog
+) -> tuple[bool, str]:
+    """Whether a model is tracked and why: explicit lists, then the catalog, then the policy."""
+    t = cfg.tracking
+    mid: str = row["model_id"]
+    org = mid.split("/", 1)[0]
+    via = row.get("via") or "unknown"
+    stored_reason = row.get("tracked_reason") or ""
+    if mid in t.exclude:
+        return False, "excluded in config"
+    if mid in t.include:
+        return True, "included in config"
+    if str(stored_reason).startswith("renamed to "):
+        return False, str(stored_reason)
+    if t.use_catalog and mid in cat.main:
+        return True, "ATOM catalog"
+    if t.use_catalog and mid in cat.extra:
+        return True, "ATOM catalog (extra)"
+    for pattern in t.reject_patterns:
+        if re.search(pattern, mid, flags=re.IGNORECASE):
+            return False, f"rejected: name matches {pattern}"
+    tag = row.get("pipeline_tag")
+    if tag and tag not in t.pipeline_tags:
+        return False, f"rejected: pipeline tag {tag}"
+    created = row.get("created_at")
+    created_date = (
+        pd.Timestamp(created).date() if created is not None and not pd.isna(created) else None
+    )
+    if via == "import":
+        if (
+            t.use_catalog
+            and org in cat.orgs
+            and (created_date is None or created_date <= CATALOG_DATE)
+        ):
+            return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
+        if params_b is None:
+            return False, "size unknown: give params_b in the panel or tracking.params_b in config"
+        return True, "imported"
+    if via in ("discovered", "archive"):
+        if org not in set(tracked_orgs(cfg)):
+            return False, "not in a tracked org"
+        if not tag:
+            return False, "rejected: no pipeline tag"
+        downloads = _num(row.get("downloads_30d_max"))
+        if t.min_downloads is not None and (downloads or 0) < t.min_downloads:
+            return False, f"rejected: under {t.min_downloads} downloads"
+        return True, f"new release of tracked org {org}"
+    return False, "not in the tracked set"
+
+
+def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Add resolved columns: params_b, active_params_b, params_source, release_date,
+    release_source, region, size_class, tracked, tracked_reason, org."""
+    cat = load_catalog()
+    scheme = cfg.size_scheme()
+    regions = {**(cat.regions if cfg.tracking.use_catalog else {}), **cfg.tracking.orgs}
+    out = []
+    rows: list[dict[str, Any]] = models.to_dict("records")  # type: ignore[assignment]
+    for row in rows:
+        total, active, psource = resolve_params(row, cfg, cat)
+        release, rsource = resolve_release(row, cfg, cat)
+        tracked, reason = track_decision(row, total, cfg, cat)
+        org = row["model_id"].split("/", 1)[0]
+        out.append(
+            {
+                "org": org,
+                "params_b": total,
+                "active_params_b": active,
+                "params_source": psource,
+                "release_date": release,
+                "release_source": rsource,
+                "region": regions.get(org, "unknown"),
+                "size_class": size_class_of(total, scheme),
+                "tracked": tracked,
+                "tracked_reason": reason,
+            }
+        )
+    resolved = pd.DataFrame(out, index=models.index, columns=[
+        "org", "params_b", "active_params_b", "params_source", "release_date", "release_source",
+        "region", "size_class", "tracked", "tracked_reason",
+    ])  # fmt: skip
+    base = models.drop(columns=[c for c in resolved.columns if c in models.columns])
+    result = pd.concat([base, resolved], axis=1)
+    result["params_b"] = result["params_b"].astype("float64")
+    result["active_params_b"] = result["active_params_b"].astype("float64")
+    result["tracked"] = result["tracked"].astype(bool)
+    return result

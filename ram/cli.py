@@ -1,0 +1,316 @@
+"""The ``ram`` command line: each command parses options, calls one library function, renders.
+
+Errors are raised as ``ram.errors`` states and become one line on stderr here, in ``main``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ram import __version__
+from ram.cli_common import (
+    STATE,
+    AsOfOption,
+    BaselineOption,
+    DaysOption,
+    FormatOption,
+    MethodOption,
+    SizeClassOption,
+    app,
+    check_days,
+    fmt_or_default,
+    import_app,
+    parse_date,
+)
+from ram.errors import RamError
+
+if TYPE_CHECKING:
+    from ram.api import Analysis
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ram {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB file (default: RAM_DB or config.yaml).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: ./config.yaml).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    STATE.db, STATE.config, STATE.debug, STATE._cfg = db, config, debug, None
+
+
+def _analyse(method: object, as_of: str | None, baseline: str | None) -> Analysis:
+    from ram import api
+
+    return api.analyse(
+        STATE.cfg,
+        STATE.db_path,
+        method=getattr(method, "value", None),
+        as_of=parse_date(as_of),
+        baseline=baseline,
+    )
+
+
+def _meta(an: Analysis) -> dict[str, object]:
+    return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}
+
+
+@import_app.command("panel")
+def import_panel(
+    file: Annotated[Path, typer.Argument(help="CSV, CSV.gz or Parquet panel file.")],
+    source: Annotated[
+        str | None, typer.Option("--source", help="Source name stored with the rows.")
+    ] = None,
+) -> None:
+    """Import a panel: model_id,date[,downloads_all_time][,downloads_30d][,created_at][,params_b].
+
+    Every row is validated first; a bad file is refused whole, naming its first bad line.
+
+    Example: ram import panel snapshots/sample/hf_downloads_30d_2024H2.csv.gz
+    """
+    from ram import api
+
+    run = api.import_panel(
+        STATE.cfg, STATE.db_path, file, source, progress=lambda m: print(m, file=sys.stderr)
+    )
+    print(
+        f"imported {run.observations:,} observations of {run.models:,} models "
+        f"({run.new_models:,} new, {run.details.get('tracked', 0):,} tracked) "
+        f"from {file} as {run.source} into {STATE.db_path}"
+    )
+
+
+@app.command()
+def models(
+    size_class: SizeClassOption = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this org.")] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """The stored models with size class, release date, params and where each came from.
+
+    Example: ram models --org Qwen --size-class 5-10B
+    """
+    from ram import api
+    from ram.render import emit
+
+    frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org)
+    emit(frame, fmt_or_default(fmt), title="Models", meta={"db": STATE.db_path})
+
+
+@app.command()
+def score(
+    model_id: Annotated[str, typer.Argument(help="Repo id, e.g. Qwen/Qwen2.5-7B-Instruct.")],
+    day: DaysOption = None,
+    fmt: FormatOption = None,
+    method: MethodOption = None,
+    baseline: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """One model's cumulative downloads, baseline and RAM at the milestones, and its latest RAM.
+
+    Example: ram score Qwen/Qwen2.5-7B-Instruct --day 30 --day 90
+    """
+    from ram import api
+    from ram.render import emit
+
+    an = _analyse(method, as_of, baseline)
+    ms = api.score_model(an, model_id, check_days(day))
+    f = fmt_or_default(fmt)
+    m = ms.model
+    latest = ms.latest
+    meta = {
+        **_meta(an),
+        "model": m["model_id"],
+        "size_class": m["size_class"],
+        "params_b": m["params_b"],
+        "params_source": m["params_source"],
+        "release_date": m["release_date"],
+        "release_source": m["release_source"],
+        "tracked": f"{'yes' if m['tracked'] else 'no'} ({m['tracked_reason']})",
+        "latest_day": None if latest.empty else int(latest["day"].iloc[0]),
+        "latest_ram": None if latest.empty else float(latest["ram"].iloc[0]),
+    }
+    if f == "table" and ms.scores.empty:
+        reason = (
+            "its size is unknown"
+            if m["size_class"] == "unknown"
+            else "no day has both a curve value and a baseline yet"
+        )
+        print(f"{m['model_id']}: no RAM at these days ({reason})", file=sys.stderr)
+    emit(ms.scores, f, title=f"RAM of {model_id}", meta=meta)
+
+
+@app.command()
+def top(
+    day: Annotated[
+        int | None, typer.Option("--day", "-d", help="Day since release (default 30).")
+    ] = 30,
+    latest: Annotated[bool, typer.Option("--latest", help="Rank by latest RAM instead.")] = False,
+    size_class: SizeClassOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per size class.")] = 10,
+    fmt: FormatOption = None,
+    method: MethodOption = None,
+    baseline: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Leaderboard of RAM at a day since release, per size class (tracked models only).
+
+    Example: ram top --day 30 --size-class 5-10B --limit 5
+    """
+    from ram import api
+    from ram.render import emit
+
+    check_days([day] if day is not None else None)
+    an = _analyse(method, as_of, baseline)
+    frame = api.top_table(an, None if latest else day, size_class, limit)
+    label = "latest RAM" if latest else f"RAM at day {day}"
+    emit(frame, fmt_or_default(fmt), title=f"Top models by {label}", meta=_meta(an))
+
+
+@app.command()
+def scores(
+    day: DaysOption = None,
+    fmt: FormatOption = None,
+    method: MethodOption = None,
+    baseline: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Every scored model's RAM at the milestones (bulk export; undefined rows are absent).
+
+    Example: ram scores --format csv > scores.csv
+    """
+    from ram import api
+    from ram.render import emit
+
+    an = _analyse(method, as_of, baseline)
+    frame = api.scores_table(an, check_days(day))
+    emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=_meta(an))
+
+
+@app.command()
+def baseline(
+    size_class: SizeClassOption = None,
+    day: DaysOption = None,
+    freeze: Annotated[
+        str | None, typer.Option("--freeze", help="Store the live baseline under this name.")
+    ] = None,
+    fmt: FormatOption = None,
+    method: MethodOption = None,
+    baseline_version: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Baseline curves per size class; --freeze NAME stores a version for reproducible scores.
+
+    Example: ram baseline --freeze 2026-Q2  then  ram top --baseline 2026-Q2
+    """
+    from ram import api
+    from ram.errors import BadInput
+    from ram.render import emit
+
+    an = _analyse(method, as_of, baseline_version)
+    if freeze is not None:
+        if not freeze.strip() or len(freeze) > 64:
+            raise BadInput("--freeze needs a short version name, e.g. 2026-Q2")
+        if baseline_version:
+            raise BadInput("--freeze stores the live baseline; drop --baseline")
+        n = api.freeze_baseline(STATE.cfg, STATE.db_path, freeze, an)
+        print(
+            f"froze baseline {freeze!r}: {n:,} rows ({an.method}, top {an.top_n}, as of {an.as_of})"
+        )
+        return
+    frame = api.baseline_table(an, size_class, check_days(day))
+    emit(frame, fmt_or_default(fmt), title="Baselines", meta=_meta(an))
+
+
+@app.command()
+def status(fmt: FormatOption = None) -> None:
+    """Recent runs, freshness per org, row counts and data-quality flags.
+
+    Example: ram status
+    """
+    from ram.render import emit
+    from ram.status import collect_status
+
+    st = collect_status(STATE.cfg, STATE.db_path)
+    f = fmt_or_default(fmt)
+    meta = {"db": st.db, "latest_observation": st.latest_obs, **st.counts}
+    if f == "json":
+        import json
+
+        from ram.render import records
+
+        payload = {
+            **{k: str(v) if v is not None else None for k, v in meta.items()},
+            "runs": records(st.runs),
+            "freshness": records(st.freshness),
+            "flags": records(st.flags),
+        }
+        print(json.dumps(payload, indent=1, default=str))
+        return
+    shown = ["started_at", "kind", "source", "status", "models", "observations", "new_models",
+             "failed", "requests", "error_summary"]  # fmt: skip
+    runs = st.runs[shown]
+    emit(runs, f, title="Recent runs", meta=meta)
+    if f == "table":
+        emit(st.freshness.head(20), f, title="Freshness per org (stalest first)")
+        emit(st.flags.head(50), f, title=f"Data-quality flags ({len(st.flags)})")
+
+
+def _register_plugins() -> None:
+    """Commands owned by other modules register themselves on the shared app."""
+    import importlib
+
+    for name in ("ram.cli_collect", "ram.cli_charts"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; turn known errors into one line and an exit code."""
+    _register_plugins()
+    try:
+        app(args=argv, standalone_mode=False)
+    except RamError as exc:
+        if STATE.debug:
+            raise
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except (typer.Abort, KeyboardInterrupt):
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except typer.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(message, file=sys.stderr)
+            return 2
+        ctx = getattr(exc, "ctx", None)
+        hint = f"; see: {ctx.command_path} --help" if ctx is not None else ""
+        print(f"Error: {' '.join(message.split()).rstrip('.')}{hint}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

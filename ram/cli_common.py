@@ -1,0 +1,120 @@
+"""What every CLI command shares: the Typer app, global state and option aliases.
+
+Kept free of heavy imports so that ``ram --help`` and ``ram top`` start fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ram.errors import BadInput
+
+if TYPE_CHECKING:
+    from ram.config import Config
+
+app = typer.Typer(
+    name="ram",
+    help="Track open-model adoption on the Hugging Face Hub and score it with the "
+    "Relative Adoption Metric (RAM).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+import_app = typer.Typer(help="Import download counts from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Method(StrEnum):
+    cutoff = "cutoff"
+    median = "median"
+
+
+@dataclass
+class State:
+    """Global options, resolved lazily so ``--help`` never reads the config."""
+
+    db: Path | None = None
+    config: Path | None = None
+    debug: bool = False
+    _cfg: Config | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            from ram.config import load_config
+
+            self._cfg = load_config(self.config)
+        return self._cfg
+
+    @property
+    def db_path(self) -> Path:
+        return self.cfg.db_path(self.db)
+
+
+STATE = State()
+
+
+def state() -> State:
+    return STATE
+
+
+def fmt_or_default(fmt: Format | None) -> str:
+    from ram.render import default_format
+
+    return fmt.value if fmt is not None else default_format()
+
+
+def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{option} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def check_days(days: list[int] | None) -> list[int] | None:
+    if not days:
+        return None
+    for d in days:
+        if d < 1:
+            raise BadInput(f"--day {d}: days since release start at 1")
+    return sorted(set(days))
+
+
+FormatOption = Annotated[
+    Format | None,
+    typer.Option("--format", "-f", help="table (default on a terminal), csv or json."),
+]
+MethodOption = Annotated[
+    Method | None, typer.Option("--method", help="Baseline method (default from config).")
+]
+BaselineOption = Annotated[
+    str | None,
+    typer.Option("--baseline", help="Score against this frozen baseline version instead of live."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Compute as of this date (YYYY-MM-DD); default: latest data."),
+]
+DaysOption = Annotated[
+    list[int] | None,
+    typer.Option("--day", "-d", help="Days since release (repeatable); default: the milestones."),
+]
+SizeClassOption = Annotated[
+    str | None, typer.Option("--size-class", "-c", help="Only this size class, e.g. 5-10B.")
+]

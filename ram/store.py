@@ -1,0 +1,431 @@
+"""The DuckDB store: schema and migration, transactional writes, read-only queries.
+
+Writers hold the file only while they write (a run collects first, then saves in one
+transaction), so readers that meet the writer's lock simply wait a moment and retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ram.errors import EmptyStore, StoreError, UnknownBaseline
+
+SCHEMA_VERSION = 1
+LOCK_WAIT_SECONDS = 60.0
+
+MODEL_COLUMNS: dict[str, str] = {
+    "model_id": "VARCHAR PRIMARY KEY",
+    "org": "VARCHAR",
+    "hub_id": "VARCHAR",
+    "created_at": "TIMESTAMP",
+    "release_date": "DATE",
+    "release_source": "VARCHAR",
+    "params_b": "DOUBLE",
+    "active_params_b": "DOUBLE",
+    "params_source": "VARCHAR",
+    "params_b_reported": "DOUBLE",
+    "safetensors_total": "BIGINT",
+    "gguf_total": "BIGINT",
+    "pipeline_tag": "VARCHAR",
+    "library_name": "VARCHAR",
+    "license": "VARCHAR",
+    "gated": "VARCHAR",
+    "base_model": "VARCHAR",
+    "base_relation": "VARCHAR",
+    "region": "VARCHAR",
+    "via": "VARCHAR",
+    "tracked": "BOOLEAN",
+    "tracked_reason": "VARCHAR",
+    "first_seen": "DATE",
+    "last_seen": "DATE",
+}
+# Columns whose stored value is kept when a later write does not know it (NULL).
+_KEEP_IF_NULL = [c for c in MODEL_COLUMNS if c not in ("model_id", "first_seen", "last_seen")]
+
+OBS_COLUMNS: dict[str, str] = {
+    "model_id": "VARCHAR NOT NULL",
+    "obs_date": "DATE NOT NULL",
+    "source": "VARCHAR NOT NULL",
+    "observed_at": "TIMESTAMP",
+    "downloads_all_time": "BIGINT",
+    "downloads_30d": "BIGINT",
+    "likes": "BIGINT",
+    "run_id": "VARCHAR",
+}
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS models ("
+    + ", ".join(f"{k} {v}" for k, v in MODEL_COLUMNS.items())
+    + ")",
+    "CREATE TABLE IF NOT EXISTS observations ("
+    + ", ".join(f"{k} {v}" for k, v in OBS_COLUMNS.items())
+    + ", PRIMARY KEY (model_id, obs_date, source))",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, source VARCHAR,
+        started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, status VARCHAR NOT NULL,
+        models INTEGER, observations INTEGER, new_models INTEGER, failed INTEGER,
+        requests INTEGER, error_summary VARCHAR, details VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS baselines (
+        version VARCHAR NOT NULL, size_class VARCHAR NOT NULL, day INTEGER NOT NULL,
+        method VARCHAR NOT NULL, top_n INTEGER NOT NULL, scheme VARCHAR NOT NULL,
+        as_of DATE NOT NULL, value DOUBLE NOT NULL, n_models INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL, PRIMARY KEY (version, size_class, day))""",
+]
+
+# Live snapshots beat imported panels, which beat archive rows of the same day.
+_SOURCE_RANK = "CASE WHEN source = 'hub' THEN 0 WHEN source LIKE 'archive:%' THEN 2 ELSE 1 END"
+
+
+@dataclass
+class RunRecord:
+    """One collection or import: what it did and how it ended (``ok``/``partial``/``failed``)."""
+
+    kind: str
+    source: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    status: str = "ok"
+    models: int = 0
+    observations: int = 0
+    new_models: int = 0
+    failed: int = 0
+    requests: int | None = None
+    error_summary: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+def connect(
+    path: Path, read_only: bool, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting while another process holds the write lock."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                raise StoreError(
+                    f"cannot open {path}: {str(exc).splitlines()[0]}; "
+                    "another process may be writing, try again shortly"
+                ) from None
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open {path} as a DuckDB database ({str(exc).splitlines()[0]}); "
+                "check --db or RAM_DB"
+            ) from None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+class Store:
+    """One DuckDB file.  ``Store.open(path)`` for writing, ``read_only=True`` for queries."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, path: str | Path, read_only: bool = False) -> Iterator[Store]:
+        """Open (and for writers create and migrate) the store; always closes the file."""
+        p = Path(path)
+        if read_only and not p.exists():
+            raise EmptyStore(
+                f"no database at {p}; import data first (ram import panel FILE) or pass --db"
+            )
+        if not read_only:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        con = connect(p, read_only=read_only)
+        store = cls(con, p, read_only)
+        try:
+            if read_only:
+                store._check_version()
+            else:
+                store.migrate()
+            yield store
+        finally:
+            con.close()
+
+    def migrate(self) -> None:
+        """Create missing tables and record the schema version; running it twice changes nothing."""
+        with self.transaction():
+            for stmt in _SCHEMA:
+                self.con.execute(stmt)
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {row[0]}, newer than this program "
+                    f"({SCHEMA_VERSION}); upgrade ram"
+                )
+            self.con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def _check_version(self) -> None:
+        try:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            raise EmptyStore(f"{self.path} is not a ram database yet; import data first") from None
+        if row is None or int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has an unknown schema version; upgrade ram")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All statements inside land together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(
+        self,
+        run: RunRecord,
+        models: pd.DataFrame | None = None,
+        observations: pd.DataFrame | None = None,
+        renames: dict[str, str] | None = None,
+    ) -> RunRecord:
+        """Write a run's models, observations and its ``runs`` row in one transaction.
+
+        Observations replace rows with the same ``(model_id, obs_date, source)``, so a re-run on
+        the same day replaces that day's rows instead of duplicating them.
+        """
+        with self.transaction():
+            if renames:
+                self._apply_renames(renames)
+            if models is not None and len(models):
+                run.new_models = self._upsert_models(models)
+            if observations is not None and len(observations):
+                obs = observations.copy()
+                obs["run_id"] = run.run_id
+                run.observations = self._upsert_observations(obs)
+            self._insert_run(run)
+        return run
+
+    def record_run(self, run: RunRecord) -> None:
+        """Record a run that wrote nothing (for example one that failed before saving)."""
+        with self.transaction():
+            self._insert_run(run)
+
+    def _insert_run(self, run: RunRecord) -> None:
+        finished = run.finished_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.con.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.run_id, run.kind, run.source, _naive_utc(run.started_at), _naive_utc(finished),
+                run.status, run.models, run.observations, run.new_models, run.failed,
+                run.requests, run.error_summary, json.dumps(run.details, default=str),
+            ],
+        )  # fmt: skip
+
+    def _upsert_models(self, models: pd.DataFrame) -> int:
+        frame = _conform(models, MODEL_COLUMNS)
+        self.con.register("_new_models", frame)
+        try:
+            new = self.con.execute(
+                "SELECT count(*) FROM _new_models n ANTI JOIN models m USING (model_id)"
+            ).fetchone()
+            keep = ", ".join(f"{c} = COALESCE(EXCLUDED.{c}, models.{c})" for c in _KEEP_IF_NULL)
+            self.con.execute(
+                f"""INSERT INTO models SELECT * FROM _new_models
+                ON CONFLICT (model_id) DO UPDATE SET
+                {keep},
+                first_seen = LEAST(models.first_seen, EXCLUDED.first_seen),
+                last_seen = GREATEST(models.last_seen, EXCLUDED.last_seen)"""
+            )
+        finally:
+            self.con.unregister("_new_models")
+        return int(new[0]) if new else 0
+
+    def _upsert_observations(self, obs: pd.DataFrame) -> int:
+        frame = _conform(obs, OBS_COLUMNS)
+        self.con.register("_new_obs", frame)
+        try:
+            self.con.execute("INSERT OR REPLACE INTO observations SELECT * FROM _new_obs")
+        finally:
+            self.con.unregister("_new_obs")
+        return len(frame)
+
+    def _apply_renames(self, renames: dict[str, str]) -> None:
+        """Move a renamed repo's history to its new id (the Hub's internal id links the two)."""
+        for old, new in renames.items():
+            if old == new:
+                continue
+            self.con.execute(
+                """INSERT OR REPLACE INTO observations
+                SELECT ? AS model_id, obs_date, source, observed_at, downloads_all_time,
+                       downloads_30d, likes, run_id
+                FROM observations WHERE model_id = ?""",
+                [new, old],
+            )
+            self.con.execute("DELETE FROM observations WHERE model_id = ?", [old])
+            self.con.execute(
+                "UPDATE models SET tracked = FALSE, tracked_reason = 'renamed to ' || ? "
+                "WHERE model_id = ?",
+                [new, old],
+            )
+
+    def save_baseline(
+        self,
+        version: str,
+        baselines: pd.DataFrame,
+        *,
+        method: str,
+        top_n: int,
+        scheme: Sequence[tuple[str, float, float | None]],
+        as_of: dt.date,
+    ) -> int:
+        """Freeze a baseline under a version name, replacing an earlier one of that name."""
+        frame = pd.DataFrame(
+            {
+                "version": version,
+                "size_class": baselines["size_class"].astype(str),
+                "day": baselines["day"].astype("int64"),
+                "method": method,
+                "top_n": top_n,
+                "scheme": json.dumps([list(r) for r in scheme]),
+                "as_of": pd.Timestamp(as_of),
+                "value": baselines["baseline"].astype("float64"),
+                "n_models": baselines["n_models"].astype("int64"),
+                "created_at": pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+            }
+        )
+        with self.transaction():
+            self.con.execute("DELETE FROM baselines WHERE version = ?", [version])
+            self.con.register("_new_baseline", frame)
+            try:
+                self.con.execute(
+                    "INSERT INTO baselines SELECT version, size_class, day, method, top_n, "
+                    "scheme, CAST(as_of AS DATE), value, n_models, created_at FROM _new_baseline"
+                )
+            finally:
+                self.con.unregister("_new_baseline")
+        return len(frame)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def observations(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per model and day: live beats panel beats archive, then the latest counts."""
+        where, params = "", list[object]()
+        if model_ids is not None:
+            self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
+            where = "WHERE model_id IN (SELECT model_id FROM _want)"
+        try:
+            return self.con.execute(
+                f"""SELECT model_id, obs_date, observed_at, downloads_all_time, downloads_30d,
+                       likes, source
+                FROM observations {where}
+                QUALIFY row_number() OVER (PARTITION BY model_id, obs_date
+                        ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1
+                ORDER BY model_id, obs_date""",
+                params,
+            ).df()
+        finally:
+            if model_ids is not None:
+                self.con.unregister("_want")
+
+    def models(self) -> pd.DataFrame:
+        """Every stored model with its raw facts (resolution happens in ``ram.catalog``)."""
+        return self.con.execute("SELECT * FROM models ORDER BY model_id").df()
+
+    def runs(self, limit: int = 20) -> pd.DataFrame:
+        """The most recent runs, newest first."""
+        return self.con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit]).df()
+
+    def latest_obs_date(self) -> dt.date | None:
+        row = self.con.execute("SELECT max(obs_date) FROM observations").fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of each table, for ``ram status``."""
+        out = {}
+        for table in ("models", "observations", "runs"):
+            row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            out[table] = int(row[0]) if row else 0
+        row = self.con.execute("SELECT count(DISTINCT version) FROM baselines").fetchone()
+        out["baseline_versions"] = int(row[0]) if row else 0
+        return out
+
+    def baseline_versions(self) -> pd.DataFrame:
+        return self.con.execute(
+            """SELECT version, any_value(method) AS method, any_value(top_n) AS top_n,
+                   any_value(as_of) AS as_of, any_value(scheme) AS scheme,
+                   count(DISTINCT size_class) AS size_classes, max(created_at) AS created_at
+            FROM baselines GROUP BY version ORDER BY version"""
+        ).df()
+
+    def frozen_baseline(self, version: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """A frozen baseline's rows (``size_class, day, baseline, n_models``) and its settings."""
+        rows = self.con.execute(
+            """SELECT size_class, day, value AS baseline, n_models, method, top_n, scheme, as_of
+            FROM baselines WHERE version = ? ORDER BY size_class, day""",
+            [version],
+        ).df()
+        if rows.empty:
+            known = ", ".join(self.baseline_versions()["version"]) or "none"
+            raise UnknownBaseline(
+                f"no frozen baseline {version!r} (known: {known}); "
+                "freeze one with: ram baseline --freeze NAME"
+            )
+        first = rows.iloc[0]
+        info = {
+            "version": version,
+            "method": str(first["method"]),
+            "top_n": int(first["top_n"]),
+            "scheme": json.loads(first["scheme"]),
+            "as_of": first["as_of"],
+        }
+        return rows[["size_class", "day", "baseline", "n_models"]], info
+
+
+def _naive_utc(ts: dt.datetime) -> dt.datetime:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+    return ts
+
+
+def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Columns in table order; absent ones are NULL (unknown), never 0."""
+    out = pd.DataFrame(index=frame.index)
+    for name, sql_type in columns.items():
+        if name in frame.columns:
+            out[name] = frame[name]
+        else:
+            out[name] = pd.Series([None] * len(frame), index=frame.index, dtype="object")
+        if sql_type.startswith("BIGINT") or sql_type.startswith("INTEGER"):
+            out[name] = pd.to_numeric(out[name], errors="raise").astype("Int64")
+        elif sql_type.startswith("DOUBLE"):
+            out[name] = pd.to_numeric(out[name], errors="raise").astype("Float64")
+        elif sql_type.startswith("BOOLEAN"):
+            out[name] = out[name].astype("boolean")
+        elif sql_type.startswith("DATE") or sql_type.startswith("TIMESTAMP"):
+            out[name] = pd.to_datetime(out[name], utc=True).dt.tz_localize(None)
+        else:
+            out[name] = out[name].astype("object").where(out[name].notna(), None)
+    return out.reset_index(drop=True)
