@@ -114,6 +114,13 @@ def params_from_name(model_id: str) -> float | None:
     return None
 
 
+def _text(value: Any) -> str | None:
+    """A string cell, or None for the many spellings of missing (None, NaN, NA)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
 def _num(value: Any) -> float | None:
     if value is None or value is pd.NA:
         return None
@@ -167,8 +174,8 @@ def track_decision(
     t = cfg.tracking
     mid: str = row["model_id"]
     org = mid.split("/", 1)[0]
-    via = row.get("via") or "unknown"
-    stored_reason = row.get("tracked_reason") or ""
+    via = _text(row.get("via")) or "unknown"
+    stored_reason = _text(row.get("tracked_reason")) or ""
     if mid in t.exclude:
         return False, "excluded in config"
     if mid in t.include:
@@ -182,7 +189,7 @@ def track_decision(
     for pattern in t.reject_patterns:
         if re.search(pattern, mid, flags=re.IGNORECASE):
             return False, f"rejected: name matches {pattern}"
-    tag = row.get("pipeline_tag")
+    tag = _text(row.get("pipeline_tag"))
     if tag and tag not in t.pipeline_tags:
         return False, f"rejected: pipeline tag {tag}"
     created = row.get("created_at")

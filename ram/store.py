@@ -399,7 +399,7 @@ class Store:
             "method": str(first["method"]),
             "top_n": int(first["top_n"]),
             "scheme": json.loads(first["scheme"]),
-            "as_of": first["as_of"],
+            "as_of": pd.Timestamp(first["as_of"]).date(),
         }
         return rows[["size_class", "day", "baseline", "n_models"]], info
 

@@ -1,0 +1,83 @@
+"""Shared fixtures: an in-process CLI runner and databases built from the bundled real data."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+EXAMPLE = SHARED / "ram-example"
+SAMPLE = ROOT / "snapshots" / "sample" / "hf_downloads_30d_2024H2.csv.gz"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+CliRunner = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's config, database or Hub token, or reaches the network."""
+    for var in ("RAM_DB", "RAM_CONFIG", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``ram ARGS`` in-process; returns exit code, stdout and stderr."""
+    from ram.cli import main
+
+    def run(*args: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def _build(tmp: Path, panel: Path) -> Path:
+    from ram.cli import main
+
+    db = tmp / "store.duckdb"
+    assert main(["--db", str(db), "import", "panel", str(panel)]) == 0
+    return db
+
+
+@pytest.fixture(scope="session")
+def example_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp("example"), EXAMPLE / "panel.csv")
+
+
+@pytest.fixture
+def example_db(example_db_master: Path, tmp_path: Path) -> Path:
+    """A private copy of the store built from RAM_SPEC's worked example."""
+    db = tmp_path / "example.duckdb"
+    shutil.copy(example_db_master, db)
+    return db
+
+
+@pytest.fixture(scope="session")
+def sample_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp("sample"), SAMPLE)
+
+
+@pytest.fixture
+def sample_db(sample_db_master: Path, tmp_path: Path) -> Path:
+    """A private copy of the store built from the bundled real 2024H2 panel."""
+    db = tmp_path / "sample.duckdb"
+    shutil.copy(sample_db_master, db)
+    return db

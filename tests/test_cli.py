@@ -1,0 +1,224 @@
+"""The CLI end to end: the golden example, output formats, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import EXAMPLE, CliRunner
+
+
+def _compare(out: str, expected: Path) -> None:
+    got = pd.read_csv(io.StringIO(out))
+    want = pd.read_csv(expected)
+    assert list(got.columns) == [
+        "model_id",
+        "size_class",
+        "release_date",
+        "day",
+        "cumulative_downloads",
+        "baseline",
+        "ram",
+    ]
+    merged = want.merge(
+        got, on=["model_id", "day"], how="outer", suffixes=("_w", "_g"), indicator=True
+    )
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
+    assert (merged["size_class_w"] == merged["size_class_g"]).all()
+    for col in ("cumulative_downloads", "baseline", "ram"):
+        rel = (merged[f"{col}_g"] - merged[f"{col}_w"]).abs() / merged[f"{col}_w"].abs()
+        assert rel.max() < 1e-6, col
+
+
+@pytest.mark.parametrize("method", ["cutoff", "median"])
+def test_scores_reproduce_the_golden_example(cli: CliRunner, tmp_path: Path, method: str) -> None:
+    db = tmp_path / "g.duckdb"
+    imported = cli("--db", db, "import", "panel", EXAMPLE / "panel.csv")
+    assert imported.code == 0, imported.err
+    assert "2,606 observations of 15 models" in imported.out
+
+    r = cli("--db", db, "scores", "--format", "csv", "--method", method)
+
+    assert r.code == 0, r.err
+    _compare(r.out, EXAMPLE / f"expected_{method}.csv")
+    assert f"as of: 2026-03-01 · baseline: live {method}, top 10" in r.err
+
+
+def test_json_output_carries_as_of_baseline_and_source(cli: CliRunner, example_db: Path) -> None:
+    r = cli("--db", example_db, "score", "org0/model-8-7B", "--day", "60", "--format", "json")
+
+    payload = json.loads(r.out)
+    assert payload["as_of"] == "2026-03-01"
+    assert payload["baseline"] == "live cutoff, top 10"
+    assert payload["source"].startswith("Hugging Face download counts (panel:panel")
+    assert payload["size_class"] == "5-10B"
+    assert payload["params_source"] == "import"
+    assert payload["release_source"] == "created_at"
+    assert payload["rows"] == [
+        {
+            "model_id": "org0/model-8-7B",
+            "size_class": "5-10B",
+            "release_date": "2025-07-20",
+            "day": 60,
+            "cumulative_downloads": 1002827.0,
+            "baseline": 751510.0,
+            "ram": pytest.approx(1.33441604237, rel=1e-9),
+        }
+    ]
+
+
+def test_top_ranks_within_a_size_class(cli: CliRunner, example_db: Path) -> None:
+    r = cli(
+        "--db",
+        example_db,
+        "top",
+        "--day",
+        "30",
+        "--size-class",
+        "5-10B",
+        "--limit",
+        "3",
+        "--format",
+        "csv",
+    )
+
+    frame = pd.read_csv(io.StringIO(r.out))
+    assert list(frame["rank"]) == [1, 2, 3]
+    assert list(frame["model_id"]) == ["org0/model-0-7B", "org1/model-1-7B", "org2/model-2-7B"]
+    assert frame["ram"].is_monotonic_decreasing
+
+
+def test_models_csv_columns_and_sources(cli: CliRunner, example_db: Path) -> None:
+    r = cli("--db", example_db, "models", "--format", "csv")
+
+    frame = pd.read_csv(io.StringIO(r.out))
+    assert list(frame.columns)[:9] == [
+        "model_id",
+        "org",
+        "size_class",
+        "params_b",
+        "params_source",
+        "release_date",
+        "release_source",
+        "region",
+        "tracked",
+    ]
+    mystery = frame.set_index("model_id").loc["orgx/mystery"]
+    assert mystery["size_class"] == "unknown"
+    assert pd.isna(mystery["params_b"])  # unknown is empty, never 0
+    assert not mystery["tracked"]
+
+
+def test_frozen_baseline_scores_reproducibly(cli: CliRunner, example_db: Path) -> None:
+    frozen = cli("--db", example_db, "baseline", "--freeze", "2026-Q1")
+    assert frozen.code == 0 and "froze baseline '2026-Q1'" in frozen.out
+
+    live = cli("--db", example_db, "scores", "--format", "csv")
+    pinned = cli("--db", example_db, "scores", "--format", "csv", "--baseline", "2026-Q1")
+
+    assert pinned.code == 0
+    assert pinned.out == live.out
+    assert "baseline: frozen 2026-Q1 (cutoff, top 10, as of 2026-03-01)" in pinned.err
+
+
+def test_as_of_moves_the_data_cutoff(cli: CliRunner, example_db: Path) -> None:
+    r = cli("--db", example_db, "scores", "--as-of", "2025-03-01", "--format", "csv")
+
+    frame = pd.read_csv(io.StringIO(r.out))
+    assert set(frame["model_id"]) <= {"org0/model-0-7B", "org1/model-1-7B", "org2/model-2-7B"}
+    assert "as of: 2025-03-01" in r.err
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+BAD_INPUTS = [
+    (["score", "nobody/nothing"], r"^Error: unknown model 'nobody/nothing'"),
+    (["score", "ORG0/MODEL-0-7B"], r"did you mean org0/model-0-7B\?"),
+    (["top", "--size-class", "7B"], r"unknown size class '7B'; use one of: <1B, 1-5B"),
+    (["top", "--day", "0"], r"--day 0"),
+    (["top", "--day", "soon"], r"Invalid value for '--day'"),
+    (["scores", "--as-of", "yesterday"], r"--as-of 'yesterday' is not a date"),
+    (["scores", "--baseline", "nope"], r"no frozen baseline 'nope'"),
+    (["top", "--format", "xml"], r"--format"),
+    (["models", "--size-class", "huge"], r"unknown size class 'huge'"),
+    (["import", "panel", "missing.csv"], r"missing.csv: no such file"),
+    (["top", "--no-such-flag"], r"No such option: --no-such-flag"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_store_unchanged(
+    cli: CliRunner, example_db: Path, args: list[str], message: str
+) -> None:
+    before = _digest(example_db)
+
+    r = cli("--db", example_db, *args)
+
+    assert r.code == 2
+    lines = [ln for ln in r.err.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1 and re.search(message, lines[0]), r.err
+    assert "Traceback" not in r.err
+    assert _digest(example_db) == before
+
+
+def test_empty_store_is_a_one_line_error(cli: CliRunner, tmp_path: Path) -> None:
+    r = cli("--db", tmp_path / "none.duckdb", "top")
+
+    assert r.code == 2
+    assert r.err.strip() == (
+        f"Error: no database at {tmp_path / 'none.duckdb'}; import data first "
+        "(ram import panel FILE) or pass --db"
+    )
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_bad_config_is_one_line_error_naming_the_key(cli: CliRunner, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("ram:\n  top_n: ten\n")
+
+    r = cli("--config", cfg, "--db", tmp_path / "x.duckdb", "top")
+
+    assert r.code == 2
+    assert r.err.startswith(f"Error: {cfg}: ram.top_n: ")
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_bad_panel_leaves_the_store_unchanged(
+    cli: CliRunner, example_db: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model_id,date,downloads_all_time\na/b,2025-01-01,5\na/b,2025-01-02,-3\n")
+    before = _digest(example_db)
+
+    r = cli("--db", example_db, "import", "panel", bad)
+
+    assert r.code == 2
+    assert "bad.csv line 3: downloads_all_time '-3' is not a whole number >= 0" in r.err
+    assert _digest(example_db) == before
+
+
+def test_debug_shows_the_traceback(cli: CliRunner, example_db: Path) -> None:
+    from ram.errors import UnknownModel
+
+    with pytest.raises(UnknownModel):
+        cli("--db", example_db, "--debug", "score", "x/y")
+
+
+def test_every_command_is_documented_with_an_example() -> None:
+    from ram.cli import _register_plugins
+    from ram.cli_common import app, import_app
+
+    _register_plugins()
+    commands = [*app.registered_commands, *import_app.registered_commands]
+    assert len(commands) >= 7
+    for command in commands:
+        doc = command.callback.__doc__ or ""
+        assert "Example:" in doc, command.callback.__name__

@@ -1,0 +1,105 @@
+"""config.yaml validation: defaults, and one-line errors that name the key and the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ram.config import Config, load_config, parse_config
+from ram.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def test_shipped_config_equals_the_built_in_defaults() -> None:
+    shipped = load_config(ROOT / "config.yaml")
+
+    assert shipped.model_dump(exclude={"path"}) == Config().model_dump(exclude={"path"})
+
+
+def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("storage:\n  db: data/x.duckdb\n")
+    cfg = load_config(cfg_file)
+
+    assert cfg.db_path() == tmp_path / "data" / "x.duckdb"
+    monkeypatch.setenv("RAM_DB", "/env/db.duckdb")
+    assert cfg.db_path() == Path("/env/db.duckdb")
+    assert cfg.db_path("/flag.duckdb") == Path("/flag.duckdb")
+
+
+def test_size_schemes() -> None:
+    assert [c[0] for c in parse_config({"sizes": {"scheme": "coarse"}}).size_scheme()] == [
+        "<1B",
+        "1-9B",
+        "10-99B",
+        "100B+",
+    ]
+    custom = parse_config(
+        {
+            "sizes": {
+                "scheme": [
+                    {"label": "small", "min": 0, "max": 8},
+                    {"label": "big", "min": 8, "max": None},
+                ]
+            }
+        }
+    )
+    assert custom.size_scheme() == (("small", 0.0, 8.0), ("big", 8.0, None))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"ram": {"top_m": 3}}, "ram.top_m: unknown key"),
+        ({"colour": "red"}, "colour: unknown key"),
+        ({"ram": {"top_n": "ten"}}, "ram.top_n: Input should be a valid integer"),
+        ({"ram": {"top_n": 0}}, "ram.top_n: Input should be greater than or equal to 1"),
+        ({"ram": {"method": "mean"}}, "ram.method: Input should be 'cutoff' or 'median'"),
+        ({"ram": {"milestones": [0, 30]}}, "milestones: day 0 is outside 1..max_day"),
+        ({"tracking": {"reject_patterns": ["(unclosed"]}}, "bad regular expression '(unclosed'"),
+        ({"tracking": {"include": ["not-a-repo"]}}, "'not-a-repo' is not a repo id"),
+        ({"tracking": {"orgs": {"Qwen": "mars"}}}, "tracking.orgs.Qwen: Input should be"),
+        ({"tracking": {"params_b": {"a/b": -1}}}, "parameters of a/b must be > 0"),
+        ({"tracking": {"release_dates": {"a/b": "last week"}}}, "tracking.release_dates.a/b"),
+        ({"schedule": {"cron": "daily"}}, "cron needs 5 fields"),
+        (
+            {
+                "sizes": {
+                    "scheme": [
+                        {"label": "a", "min": 0, "max": 5},
+                        {"label": "b", "min": 6, "max": None},
+                    ]
+                }
+            },
+            "ranges must touch",
+        ),
+        ({"sizes": {"scheme": "tiny"}}, "sizes.scheme"),
+        (["a", "list"], "the top level must be a mapping"),
+    ],
+)
+def test_bad_values_name_the_key(data: object, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "cfg.yaml")
+
+    text = str(err.value)
+    assert text.startswith("cfg.yaml: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("ram:\n  top_n: 10\n  method: [cutoff\n")
+
+    with pytest.raises(ConfigError, match=r"config.yaml: line \d+ is not valid YAML"):
+        load_config(bad)
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_no_config_file_means_defaults(tmp_path: Path) -> None:
+    assert load_config() == Config()
