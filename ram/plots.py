@@ -1,0 +1,424 @@
+"""Plotly figures of adoption built from library data (no I/O): the charts of the ATOM essays.
+
+One look for all: transparent background and mid-grey text (readable on light and dark pages),
+the as-of date and data source under every title, and one colour per org in every chart.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ram import chartdata as cd
+from ram import chartstyle as cs
+from ram.errors import BadInput
+
+if TYPE_CHECKING:
+    from ram.metric import RamResult
+
+
+@dataclass
+class ChartData:
+    """Everything a chart needs: the RAM result, model metadata, as-of date and source label."""
+
+    result: RamResult
+    models: pd.DataFrame
+    as_of: date
+    source: str
+    median_baselines: pd.DataFrame | None = None
+
+    def table(self) -> pd.DataFrame:
+        """Models indexed by model_id, org/region/size class filled (``chartdata.model_table``)."""
+        return cd.model_table(self.models)
+
+
+def _look(fig: go.Figure, data: ChartData, title: str, note: str, height: int = cs.HEIGHT) -> None:
+    cs.style(fig, title, note, data.as_of, data.source, height)
+
+
+def _pick(
+    data: ChartData, models: Sequence[str] | None, size_class: str | None, n: int
+) -> tuple[list[str], pd.DataFrame]:
+    """Chosen model ids (checked) or the n most recent tracked ones, and the model table."""
+    table = data.table()
+    latest = None if models else data.result.latest()
+    return cd.choose_models(table, latest, models, size_class, n), table
+
+
+def _cell(table: pd.DataFrame, model_id: str, column: str) -> str:
+    return str(table.at[model_id, column])
+
+
+def _calendar(data: ChartData, by: str, keep: int) -> pd.DataFrame:
+    curves = data.result.curves
+    return cd.calendar_by(curves.model_ids, curves.values, data.table(), data.as_of, by, keep)
+
+
+def _every_day(result: RamResult) -> list[int]:
+    return list(range(1, result.params.max_day + 1))
+
+
+def ram_curves(
+    data: ChartData,
+    models: Sequence[str] | None = None,
+    *,
+    size_class: str | None = None,
+    log_y: bool = False,
+    n: int = 8,
+) -> go.Figure:
+    """RAM vs days since release with a line at 1.  CLI options: --model, --size-class, --log-y.
+
+    Default models: the n most recent tracked releases with at least 30 scored days.
+    """
+    chosen, table = _pick(data, models, size_class, n)
+    scores = data.result.scores(_every_day(data.result))
+    scores = scores[scores["model_id"].isin(chosen)]
+    latest = scores.sort_values("day").groupby("model_id")["ram"].last()
+    order = sorted(chosen, key=lambda m: (-latest.get(m, -np.inf), m))
+    dash = dict(
+        zip(chosen, cs.dash_by_group([_cell(table, m, "org") for m in chosen]), strict=True)
+    )
+    fig = go.Figure()
+    for m in order:
+        rows = scores[scores["model_id"] == m].sort_values("day")
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=rows["day"].to_numpy(),
+                y=rows["ram"].to_numpy(),
+                customdata=rows[["cumulative_downloads", "baseline"]].to_numpy(),
+                mode="lines" if len(rows) > 1 else "markers",
+                name=cs.label(m),
+                line={
+                    "color": cs.org_color(_cell(table, m, "org")),
+                    "width": 2.4,
+                    "dash": dash[m],
+                },
+                hovertemplate="%{fullData.name}<br>day %{x}: RAM %{y:.2f}<br>"
+                "%{customdata[0]:,.0f} downloads vs baseline %{customdata[1]:,.0f}<extra></extra>",
+            )
+        )
+    p = data.result.params
+    fig.add_hline(y=1, line={"color": cs.NEUTRAL, "width": 1.5, "dash": "dash"})
+    fig.add_annotation(  # log axes place annotations in log10 units, hence 0 for RAM 1
+        text=f"1 = top-{p.top_n} pace", x=0, xref="x domain", xanchor="left",
+        y=0 if log_y else 1, yref="y", yanchor="bottom", showarrow=False,
+    )  # fmt: skip
+    missing = [m for m in chosen if m not in latest.index]
+    if missing:
+        fig.add_annotation(
+            text=cs.label("No RAM yet: " + ", ".join(missing)),
+            xref="paper", yref="paper", x=0, y=-0.16, showarrow=False, xanchor="left",
+        )  # fmt: skip
+    _look(fig, data, "Relative Adoption Metric since release", _ram_note(data))
+    cs.day_axis(
+        fig, data.result.params.milestones, float(scores["day"].max()) if len(scores) else 30.0
+    )
+    fig.update_yaxes(
+        title={"text": f"RAM (× top-{p.top_n} of size class)"},
+        type="log" if log_y else "linear",
+        rangemode="normal" if log_y else "tozero",
+    )
+    return fig
+
+
+def _ram_note(data: ChartData) -> str:
+    p = data.result.params
+    what = "cutoff" if p.method == "cutoff" else "median"
+    return f"cumulative downloads ÷ top-{p.top_n} {what} of the model's size class"
+
+
+def cumulative(
+    data: ChartData,
+    models: Sequence[str] | None = None,
+    *,
+    size_class: str | None = None,
+    log_y: bool = False,
+    n: int = 3,
+) -> go.Figure:
+    """Cumulative downloads vs days since release for one size class, with its baselines.
+
+    The class's top-N models (by downloads) are faint, chosen ones bold.  CLI options: --model,
+    --size-class (default: the first chosen or newest model's class), --log-y.
+    """
+    table = data.table()
+    if size_class is None:
+        first = list(models or []) or cd.recent_models(data.result.latest(), table, 1)
+        if not first:
+            raise BadInput("no scored models yet, so there is no size class to draw")
+        size_class = _cell(table, cd.check_models(table, first)[0], "size_class")
+    chosen, table = _pick(data, models, size_class, n)
+    curves = data.result.curves
+    row = {m: i for i, m in enumerate(curves.model_ids)}
+    last = pd.Series(cd.last_values(curves.values), index=pd.Index(curves.model_ids))
+    pool = table.index[table["tracked"] & (table["size_class"] == size_class)]
+    top_n = data.result.params.top_n
+    ranked = last.reindex(pool).dropna().sort_values(ascending=False, kind="stable")
+    top = [m for m in ranked.index[:top_n] if m not in chosen]
+    fig = go.Figure()
+    max_x = 0
+    for m, bold in [*((m, False) for m in top), *((m, True) for m in chosen)]:
+        if m not in row:
+            continue
+        y = curves.values[row[m]]
+        defined = np.nonzero(~np.isnan(y))[0]
+        if not len(defined):
+            continue
+        end = int(defined[-1]) + 1
+        max_x = max(max_x, end - 1)
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(end),
+                y=y[:end],
+                mode="lines",
+                name=cs.label(m),
+                opacity=1.0 if bold else 0.35,
+                line={"color": cs.org_color(_cell(table, m, "org")), "width": 3 if bold else 1.2},
+                legendgroup="chosen" if bold else "top",
+                legendgrouptitle={"text": "Chosen" if bold else f"Top {top_n} by downloads"},
+                hovertemplate="%{fullData.name}<br>day %{x}: %{y:,.0f}<extra></extra>",
+            )
+        )
+    baselines = [("cutoff", data.result.baselines, "dash")]
+    if data.median_baselines is not None:
+        baselines.append(("median", data.median_baselines, "dot"))
+    for what, frame, dash in baselines:
+        b = frame[frame["size_class"] == size_class].sort_values("day")
+        if b.empty:
+            continue
+        max_x = max(max_x, int(b["day"].max()))
+        fig.add_trace(
+            go.Scatter(
+                x=b["day"].to_numpy(),
+                y=b["baseline"].to_numpy(),
+                mode="lines",
+                name=f"Top-{top_n} {what}",
+                line={"color": cs.NEUTRAL, "width": 2.5, "dash": dash},
+                legendgroup="baseline",
+                legendgrouptitle={"text": "Baselines"},
+                hovertemplate=f"top-{top_n} {what}<br>day %{{x}}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
+    title = f"Cumulative downloads since release: {size_class} models"
+    _look(fig, data, title, f"baselines over tracked {size_class} models")
+    cs.day_axis(fig, data.result.params.milestones, max_x)
+    cs.count_axis(fig, "Cumulative downloads", log_y)
+    return fig
+
+
+def milestones(
+    data: ChartData,
+    models: Sequence[str] | None = None,
+    *,
+    size_class: str | None = None,
+    n: int = 20,
+) -> go.Figure:
+    """RAM at each milestone day for recent models as a colour-coded table.
+
+    CLI options: --model, --size-class.  Default rows: the n newest tracked models scored at
+    the first milestone.
+    """
+    days = list(data.result.params.milestones)
+    if models:
+        chosen, table = _pick(data, models, size_class, n)
+    else:
+        table = data.table()
+        if size_class is not None:
+            cd.check_size_class(table, size_class)
+        latest = data.result.latest()
+        chosen = cd.recent_models(latest, table, n, min_day=days[0], size_class=size_class)
+    matrix = cd.milestone_matrix(data.result.scores(days), chosen, days)
+    ram = matrix.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log10(np.clip(ram, 1e-3, None))
+    text = [[cs.fmt_ram(v) for v in r] for r in ram]
+    rows = [f"{cs.label(m)} · {_cell(table, m, 'size_class')}" for m in chosen]
+    ticks = [0.1, 0.3, 1, 3, 10]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"day {d}" for d in days],
+            y=rows,
+            text=text,
+            customdata=ram,
+            texttemplate="%{text}",
+            hovertemplate="%{y}<br>%{x}: RAM %{customdata:.3f}<extra></extra>",
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-1,
+            zmax=1,
+            xgap=2,
+            ygap=2,
+            colorbar={
+                "title": {"text": "RAM"},
+                "tickvals": np.log10(ticks).tolist(),
+                "ticktext": [f"{t:g}" for t in ticks],
+            },
+        )
+    )
+    height = max(320, 150 + 30 * len(chosen))
+    _look(fig, data, "RAM at milestones, recent releases", "blue ≥ 1 is top-10 pace", height)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(side="top", showgrid=False, title=None)
+    fig.update_layout(margin={"t": 150})
+    return fig
+
+
+def _group_style(by: str, group: str) -> tuple[str, str]:
+    if by == "region":
+        return cs.REGION_NAMES.get(group, group), cs.REGION_COLORS.get(group, cs.OTHER_COLOR)
+    return cs.label(group), cs.org_color(group)
+
+
+_SUM_NOTE = "tracked models, last known count carried over gaps"
+
+
+def _calendar_figure(data: ChartData, by: str, log_y: bool, keep: int) -> go.Figure:
+    frame = _calendar(data, by, keep)
+    fig = go.Figure()
+    final = frame.sort_values("date", kind="stable").groupby("group")["cumulative_downloads"]
+    for g in cd.legend_order(by, final.last()):
+        rows = frame[frame["group"] == g].sort_values("date")
+        name, color = _group_style(by, g)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"].to_numpy(),
+                y=rows["cumulative_downloads"].to_numpy(),
+                mode="lines",
+                name=name,
+                line={"color": color, "width": 2.4},
+                hovertemplate="%{fullData.name}<br>%{x|%Y-%m-%d}: %{y:,.0f}<extra></extra>",
+            )
+        )
+    who = "region" if by == "region" else "organisation"
+    _look(fig, data, f"Cumulative downloads by {who}", _SUM_NOTE)
+    cs.count_axis(fig, "Cumulative downloads", log_y)
+    fig.update_xaxes(title={"text": "Date"})
+    return fig
+
+
+def calendar_region(data: ChartData, *, log_y: bool = False) -> go.Figure:
+    """Cumulative downloads over calendar time per region.  CLI options: --log-y."""
+    return _calendar_figure(data, "region", log_y, keep=0)
+
+
+def calendar_org(data: ChartData, *, log_y: bool = False, orgs: int = 10) -> go.Figure:
+    """Cumulative downloads over time per org (top ``orgs`` + rest).  CLI options: --log-y."""
+    return _calendar_figure(data, "org", log_y, keep=orgs)
+
+
+def _monthly_figure(data: ChartData, by: str, keep: int) -> go.Figure:
+    flows = cd.monthly_downloads(_calendar(data, by, keep), data.as_of)
+    fig = go.Figure()
+    for g in cd.legend_order(by, flows.groupby("group")["downloads"].sum()):
+        rows = flows[flows["group"] == g].sort_values("month")
+        name, color = _group_style(by, g)
+        fig.add_trace(
+            go.Bar(
+                x=rows["month"].to_numpy(),
+                y=rows["downloads"].to_numpy(),
+                name=name,
+                marker={"color": color, "opacity": np.where(rows["partial"], 0.5, 1.0)},
+                hovertemplate="%{fullData.name}<br>%{x|%b %Y}: %{y:,.0f}<extra></extra>",
+            )
+        )
+    who = "region" if by == "region" else "organisation"
+    note = _SUM_NOTE
+    if flows["partial"].any():
+        note += "; faded: month still in progress"
+    _look(fig, data, f"Monthly downloads by {who}", note)
+    fig.update_layout(barmode="stack", bargap=0.15)
+    cs.count_axis(fig, "Downloads per month", False)
+    fig.update_xaxes(title={"text": "Month"}, dtick="M1", tickformat="%b %Y")
+    return fig
+
+
+def monthly_region(data: ChartData) -> go.Figure:
+    """Downloads per calendar month, stacked by region.  CLI options: none."""
+    return _monthly_figure(data, "region", keep=0)
+
+
+def monthly_org(data: ChartData, *, orgs: int = 10) -> go.Figure:
+    """Downloads per calendar month, stacked by org (top ``orgs`` + rest).  CLI options: none."""
+    return _monthly_figure(data, "org", keep=orgs)
+
+
+def size_mix(data: ChartData, *, orgs: int = 12) -> go.Figure:
+    """Share of each org's downloads by size class (100% bars).  CLI options: none."""
+    table = data.table()
+    curves = data.result.curves
+    mix = cd.size_mix(list(curves.model_ids), cd.last_values(curves.values), table, keep=orgs)
+    org_order = list(dict.fromkeys(mix["org"]))
+    totals = mix.groupby("org")["downloads"].sum()
+    ylabels = {o: f"{cs.label(o)} · {cs.fmt_count(totals[o])}" for o in org_order}
+    classes = [c for c in cd.size_class_order(table) if c in set(mix["size_class"])]
+    colors = cs.size_colors(cd.size_class_order(table))
+    fig = go.Figure()
+    for c in classes:
+        rows = mix[mix["size_class"] == c]
+        fig.add_trace(
+            go.Bar(
+                x=(rows["share"] * 100).to_numpy(),
+                y=[ylabels[o] for o in rows["org"]],
+                customdata=rows["downloads"].to_numpy(),
+                orientation="h",
+                name=cs.label(c),
+                marker={"color": colors[c]},
+                hovertemplate="%{y}<br>"
+                + cs.label(c)
+                + ": %{x:.1f}% (%{customdata:,.0f} downloads)<extra></extra>",
+            )
+        )
+    height = max(360, 170 + 34 * len(org_order))
+    _look(fig, data, "Downloads by size class, per organisation", "tracked models", height)
+    fig.update_layout(
+        barmode="stack", legend={"title": {"text": "Size class"}, "traceorder": "normal"}
+    )
+    fig.update_xaxes(title={"text": "Share of the org's downloads (%)"}, range=[0, 100])
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=[ylabels[o] for o in org_order], autorange="reversed"
+    )
+    return fig
+
+
+KINDS: dict[str, Callable[..., go.Figure]] = {
+    "ram-curves": ram_curves,
+    "cumulative": cumulative,
+    "milestones": milestones,
+    "calendar-region": calendar_region,
+    "calendar-org": calendar_org,
+    "monthly-region": monthly_region,
+    "monthly-org": monthly_org,
+    "size-mix": size_mix,
+}
+_FLAGS = {"models": "--model", "size_class": "--size-class", "log_y": "--log-y"}
+
+
+def build_figure(
+    kind: str,
+    data: ChartData,
+    *,
+    models: Sequence[str] | None = None,
+    size_class: str | None = None,
+    log_y: bool = False,
+) -> go.Figure:
+    """The figure of ``kind`` with the CLI's options; BadInput for an unknown kind or option."""
+    if kind not in KINDS:
+        raise BadInput(f"unknown chart kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    builder = KINDS[kind]
+    accepted = inspect.signature(builder).parameters
+    given: dict[str, Any] = {"models": list(models or []), "size_class": size_class}
+    given["log_y"] = log_y
+    options = {k: v for k, v in given.items() if v}
+    for name in options:
+        if name not in accepted:
+            raise BadInput(f"{_FLAGS[name]} does not apply to chart {kind!r}")
+    return builder(data, **options)
