@@ -1,0 +1,383 @@
+"""Read dated Hub snapshot archives (``hub-stats`` layout Parquet), keeping tracked models only.
+
+Fetch side of ``ram backfill``: an in-memory DuckDB reads each file with column projection and
+filters it, so a 1.5 GB archive never becomes a DataFrame.  Results are Arrow tables (compact,
+zero-copy into DuckDB for the store); saving them is the caller's job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from collectors.archive_columns import (
+    COUNTS,
+    DEFAULT_COLUMNS,
+    OUTPUT_SCHEMA,
+    merge_columns,
+    select_list,
+)
+from ram.errors import BadPanel, HubError
+
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "OUTPUT_SCHEMA",
+    "ArchiveFile",
+    "ArchiveFilter",
+    "FileSummary",
+    "count_rows",
+    "discover",
+    "is_remote",
+    "iter_archive",
+    "qualify",
+    "read_archive",
+    "summarize",
+]
+
+_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_COMPACT = re.compile(r"(?:[A-Za-z_]+=)?(\d{4})(\d{2})(\d{2})")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_GLOB = re.compile(r"([*?\[{}])")
+# Path segments that say nothing about which archive a file came from.
+_GENERIC = frozenset(
+    {"models", "model", "data", "train", "test", "snapshots", "snapshot", "parquet", "raw", "tmp"}
+    | {"archive", "archives", "files", "resolve", "main", "blob", "tree", "datasets", "default"}
+)
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One Parquet file of an archive: where it is, the day it pictures, the archive's name."""
+
+    path: str
+    snapshot_date: date
+    name: str
+
+    @property
+    def source(self) -> str:
+        """The ``observations.source`` its rows are stored under."""
+        return f"archive:{self.name}"
+
+
+@dataclass(frozen=True)
+class ArchiveFilter:
+    """Which rows to keep: tracked ids always; tracked orgs' repos only if they pass the policy.
+
+    Ids and orgs match case-insensitively, as the Hub does; ``exclude_ids`` beats everything.
+    ``reject_patterns`` are Python regexes (the engine config validation and the live collector
+    use), searched case-insensitively in the repo id.  ``min_downloads`` is on the 30-day count;
+    ``qualified_ids`` passed it in another snapshot and are kept whatever that day's count, so a
+    discovered model's curve starts on its release day (``qualify`` fills them).
+    """
+
+    tracked_ids: frozenset[str] = frozenset()
+    tracked_orgs: frozenset[str] = frozenset()
+    reject_patterns: tuple[str, ...] = ()
+    allowed_pipeline_tags: tuple[str, ...] = ("text-generation", "image-text-to-text")
+    min_downloads: int | None = None
+    exclude_ids: frozenset[str] = frozenset()
+    qualified_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What one archive file holds for us, without importing it (``--dry-run``)."""
+
+    file: ArchiveFile
+    rows_in_file: int
+    rows_kept: int
+    models: int
+    discovered: int
+
+    @property
+    def rows_skipped(self) -> int:
+        return self.rows_in_file - self.rows_kept
+
+
+Progress = Callable[[ArchiveFile, int], None]
+
+
+def is_remote(path: str) -> bool:
+    """True for ``https://``, ``hf://``, ``s3://`` ... paths, which DuckDB reads itself."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", path) is not None
+
+
+def discover(
+    archives: Sequence[str], date: date | None = None, name: str | None = None
+) -> list[ArchiveFile]:
+    """Expand archive arguments into dated files, sorted by date then path.
+
+    Folders are searched recursively for ``*.parquet``; URLs are kept as given.  The date is the
+    path's ``YYYY-MM-DD`` (or ``YYYYMMDD``) segment nearest the file, else ``date``; a path date
+    that contradicts ``date`` is an error rather than a silent relabel.
+    """
+    if name is not None and not _NAME.match(name):
+        raise BadPanel(f"archive name {name!r}: use letters, digits, '.', '_' or '-'")
+    found: dict[str, ArchiveFile] = {}
+    for arg in archives:
+        for path in _expand(arg):
+            day = _date_from_path(path)
+            if day is None and date is None:
+                raise BadPanel(f"{path}: no YYYY-MM-DD in the path; pass --date YYYY-MM-DD")
+            if day is not None and date is not None and day != date:
+                raise BadPanel(f"{path}: the path says {day}, --date says {date}; drop --date")
+            snapshot = day or date
+            assert snapshot is not None
+            found[path] = ArchiveFile(path, snapshot, name or _name_from_path(path))
+    return sorted(found.values(), key=lambda f: (f.snapshot_date, f.path))
+
+
+def _expand(arg: str) -> list[str]:
+    if is_remote(arg):
+        return [arg]
+    p = Path(arg).expanduser()
+    if p.is_file():
+        return [os.path.abspath(p)]
+    if not p.is_dir():
+        raise BadPanel(f"{arg}: no such file or folder")
+    files = sorted(
+        os.path.abspath(f)
+        for f in p.rglob("*.parquet")
+        if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+    )
+    if not files:
+        raise BadPanel(f"{arg}: no .parquet files in this folder")
+    return files
+
+
+def _segments(path: str) -> list[str]:
+    """Path segments, nearest the file first (the file name without its extension first)."""
+    raw = urlsplit(path).path if is_remote(path) else path
+    parts = [unquote(s) for s in re.split(r"[\\/]", raw) if s]
+    if parts:
+        parts[-1] = parts[-1].split(".", 1)[0] or parts[-1]
+    return parts[::-1]
+
+
+def _date_from_path(path: str) -> date | None:
+    segments = _segments(path)
+    for seg in segments:
+        m = _COMPACT.fullmatch(seg) or _ISO.fullmatch(seg.split("=", 1)[-1])
+        if m and (day := _valid_date(*m.groups())):
+            return day
+    for seg in segments:
+        for m in _ISO.finditer(seg):
+            if day := _valid_date(*m.groups()):
+                return day
+    return None
+
+
+def _valid_date(y: str, m: str, d: str) -> date | None:
+    try:
+        day = date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2100 else None
+
+
+def _name_from_path(path: str) -> str:
+    if is_remote(path):
+        m = re.search(r"(?:^hf://|huggingface\.co/)datasets/[^/]+/([^/@]+)", path)
+        if m:
+            return _clean_name(unquote(m.group(1)))
+    for seg in _segments(path)[1:]:
+        if seg.lower() in _GENERIC or _date_from_path(seg) or re.fullmatch(r"[0-9a-f]{40}", seg):
+            continue
+        # the huggingface_hub cache names a dataset's folder datasets--<owner>--<name>
+        return _clean_name(seg.rsplit("--", 1)[-1] if seg.startswith("datasets--") else seg)
+    return "archive"
+
+
+def _clean_name(raw: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-._")
+    return cleaned or "archive"
+
+
+def count_rows(file: ArchiveFile) -> int:
+    """Rows in the file, from its Parquet footer."""
+    with _connect() as con:
+        table = _fetch(con, file, "SELECT count(*) AS n FROM read_parquet($p)", _p(file))
+    return int(table.column("n")[0].as_py())
+
+
+def read_archive(
+    file: ArchiveFile, flt: ArchiveFilter, columns: Mapping[str, str] | None = None
+) -> pa.Table:
+    """The file's rows for kept models as an Arrow table in ``OUTPUT_SCHEMA``, sorted by id.
+
+    All-or-nothing: a malformed file raises ``BadPanel`` naming it and nothing is returned.
+    """
+    mapping = merge_columns(columns)
+    rejects = [re.compile(p, re.IGNORECASE) for p in flt.reject_patterns]
+    with _connect() as con:
+        schema = _fetch(con, file, "SELECT * FROM read_parquet($p) LIMIT 0", _p(file)).schema
+        select = select_list(file.path, schema, mapping)
+        con.register("_tracked", _keys(flt.tracked_ids, with_id=True))
+        con.register("_orgs", _keys(flt.tracked_orgs))
+        con.register("_excluded", _keys(flt.exclude_ids))
+        con.register("_qualified", _keys(flt.qualified_ids))
+        params = {
+            **_p(file),
+            "obs_date": file.snapshot_date,
+            "tags": list(flt.allowed_pipeline_tags),
+            "min": flt.min_downloads,
+        }
+        table = _fetch(con, file, _QUERY.format(select=select), params)
+    table = _drop_rejected(table.cast(OUTPUT_SCHEMA), rejects)
+    _check(file, table)
+    return table
+
+
+# Ids and orgs join against registered Arrow tables (no user text in the SQL).  Plain LEFT JOINs on
+# the small tables keep the scan streaming; an IN/EXISTS subquery made DuckDB group every id.
+_QUERY = """
+WITH src AS (SELECT {select} FROM read_parquet($p)),
+keyed AS (
+    SELECT *, lower(raw_id) AS id_key,
+           CASE WHEN contains(raw_id, '/') THEN split_part(raw_id, '/', 1) END AS ns
+    FROM src WHERE raw_id IS NOT NULL)
+SELECT coalesce(t.model_id, k.raw_id) AS model_id, hub_id, coalesce(author, ns) AS author,
+       created_at, $obs_date::DATE AS obs_date, downloads_30d, downloads_all_time, likes,
+       pipeline_tag, library_name,
+       CASE WHEN safetensors_total > 0 THEN safetensors_total END AS safetensors_total,
+       license, gated, t.model_id IS NULL AS discovered
+FROM keyed AS k
+LEFT JOIN _tracked AS t ON k.id_key = t.key
+LEFT JOIN _orgs AS o ON lower(k.ns) = o.key
+LEFT JOIN _excluded AS x ON k.id_key = x.key
+LEFT JOIN _qualified AS q ON k.id_key = q.key
+WHERE x.key IS NULL
+  AND (t.model_id IS NOT NULL
+       OR (o.key IS NOT NULL
+           AND list_contains($tags::VARCHAR[], pipeline_tag)
+           AND ($min::BIGINT IS NULL OR downloads_30d >= $min::BIGINT OR q.key IS NOT NULL)))
+ORDER BY model_id
+"""
+
+
+def iter_archive(
+    files: Sequence[ArchiveFile],
+    flt: ArchiveFilter,
+    columns: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Iterator[tuple[ArchiveFile, pa.Table]]:
+    """Read files one at a time (memory is bounded by one file's kept rows), after ``qualify``."""
+    flt = qualify(files, flt, columns)
+    for file in files:
+        table = read_archive(file, flt, columns)
+        if progress is not None:
+            progress(file, table.num_rows)
+        yield file, table
+
+
+def qualify(
+    files: Sequence[ArchiveFile], flt: ArchiveFilter, columns: Mapping[str, str] | None = None
+) -> ArchiveFilter:
+    """``flt`` plus the discovered repos that pass ``min_downloads`` in at least one file.
+
+    A light first pass (id, counts and pipeline tag only): without it a new release's first days,
+    under the threshold, would be dropped while its later days were kept.
+    """
+    if flt.min_downloads is None or not flt.tracked_orgs or len(files) < 2:
+        return flt
+    light = {k: v if k in _QUALIFY_COLUMNS else "" for k, v in merge_columns(columns).items()}
+    found: set[str] = set(flt.qualified_ids)
+    for file in files:
+        table = read_archive(file, flt, light)
+        found.update(table.filter(table["discovered"]).column("model_id").to_pylist())
+    return replace(flt, qualified_ids=frozenset(found))
+
+
+_QUALIFY_COLUMNS = ("model_id", "downloads_30d", "downloads_all_time", "pipeline_tag")
+
+
+def summarize(
+    files: Sequence[ArchiveFile],
+    flt: ArchiveFilter,
+    columns: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> list[FileSummary]:
+    """Per file: rows in it, rows kept, distinct models and discovered ones; nothing is saved."""
+    return [
+        FileSummary(
+            file=file,
+            rows_in_file=count_rows(file),
+            rows_kept=table.num_rows,
+            models=len(pc.unique(table.column("model_id"))),
+            discovered=int(pc.sum(table.column("discovered")).as_py() or 0),
+        )
+        for file, table in iter_archive(files, flt, columns, progress)
+    ]
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # UTC so naive timestamps and zone-less strings mean UTC; dropping insertion order lets the
+    # scan stream instead of buffering rows to keep their order.
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _p(file: ArchiveFile) -> dict[str, object]:
+    # Local paths were listed by us, so glob characters in them are literal.
+    return {"p": file.path if is_remote(file.path) else _GLOB.sub(r"[\1]", file.path)}
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, file: ArchiveFile, query: str, params: dict[str, object]
+) -> pa.Table:
+    try:
+        rel = con.sql(query, params=params)
+        assert rel is not None
+        return rel.to_arrow_table()
+    except duckdb.Error as exc:
+        lines = str(exc).strip().splitlines()
+        first = lines[0] if lines else type(exc).__name__
+        if is_remote(file.path) and isinstance(exc, duckdb.IOException | duckdb.HTTPException):
+            raise HubError(f"{file.path}: could not fetch the archive ({first})") from None
+        raise BadPanel(f"{file.path}: not a readable Parquet archive ({first})") from None
+
+
+def _keys(values: frozenset[str], with_id: bool = False) -> pa.Table:
+    ordered = sorted(values)
+    keys = pa.array([v.lower() for v in ordered], pa.string())
+    if with_id:
+        return pa.table({"key": keys, "model_id": pa.array(ordered, pa.string())})
+    return pa.table({"key": keys})
+
+
+def _drop_rejected(table: pa.Table, rejects: Sequence[re.Pattern[str]]) -> pa.Table:
+    """Apply the name patterns to discovered repos (a few thousand rows at most, after SQL)."""
+    if not rejects or table.num_rows == 0:
+        return table
+    ids = table.column("model_id").to_pylist()
+    discovered = table.column("discovered").to_pylist()
+    keep = [
+        not d or not any(r.search(i) for r in rejects) for i, d in zip(ids, discovered, strict=True)
+    ]
+    return table.filter(pa.array(keep, pa.bool_()))
+
+
+def _check(file: ArchiveFile, table: pa.Table) -> None:
+    """Refuse kept rows the store could not trust: negative counts, one model twice."""
+    for key in COUNTS:
+        col = table.column(key)
+        low = pc.min(col).as_py()
+        if low is not None and low < 0:
+            at = pc.index(col, low).as_py()
+            model = table.column("model_id")[at].as_py()
+            raise BadPanel(f"{file.path}: {key} is negative ({low}) for {model}; nothing imported")
+    if table.num_rows and len(pc.unique(table.column("model_id"))) != table.num_rows:
+        counts = pc.value_counts(table.column("model_id"))
+        twice = next(v["values"] for v in counts.to_pylist() if v["counts"] > 1)
+        raise BadPanel(f"{file.path}: {twice} appears more than once; nothing imported")

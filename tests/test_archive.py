@@ -1,0 +1,392 @@
+"""collectors.archive: dated hub-stats Parquet archives read through DuckDB, tracked models only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from collectors.archive import (
+    OUTPUT_SCHEMA,
+    ArchiveFile,
+    ArchiveFilter,
+    count_rows,
+    discover,
+    iter_archive,
+    qualify,
+    read_archive,
+    summarize,
+)
+from ram.errors import BadPanel, ConfigError
+from tests.archive_fixtures import (
+    ORGS,
+    REJECT,
+    SCHEMA,
+    TRACKED,
+    hub_stats_layout,
+    model,
+    snapshot_rows,
+    weekly_layout,
+    write_archive,
+)
+
+DAYS = [dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)]
+POLICY = ArchiveFilter(
+    tracked_ids=TRACKED, tracked_orgs=ORGS, reject_patterns=REJECT, min_downloads=100
+)
+KEPT = [
+    "Qwen/Qwen3-14B",
+    "Qwen/Qwen3-8B",
+    "Qwen/Qwen3-8B-GGUF",
+    "meta-llama/Llama-3.1-8B-Instruct",
+]
+
+
+def one_file(tmp_path: Path, rows: list[dict[str, object]], **kw: object) -> ArchiveFile:
+    path = write_archive(tmp_path / "hub-stats" / "2025-03-01" / "models.parquet", rows, **kw)  # type: ignore[arg-type]
+    return ArchiveFile(str(path), dt.date(2025, 3, 1), "hub-stats")
+
+
+# discover ------------------------------------------------------------------------------------
+
+
+def test_discover_hub_stats_layout_dates_and_name(tmp_path: Path) -> None:
+    root = hub_stats_layout(tmp_path, list(reversed(DAYS)))
+    files = discover([str(root)])
+    assert [f.snapshot_date for f in files] == DAYS
+    assert [f.path for f in files] == [str(root / d.isoformat() / "models.parquet") for d in DAYS]
+    assert {f.name for f in files} == {"hub-stats"}
+    assert files[0].source == "archive:hub-stats"
+
+
+def test_discover_weekly_layout_names_the_archive_not_models(tmp_path: Path) -> None:
+    root = weekly_layout(tmp_path, DAYS)
+    files = discover([str(root.parent)])
+    assert [(f.snapshot_date, f.name) for f in files] == [(d, "hub_weekly_snapshots") for d in DAYS]
+    # the same file given directly gets the same name, so re-runs land on the same source
+    assert discover([files[0].path]) == [files[0]]
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        ("snaps/20250304.parquet", dt.date(2025, 3, 4)),
+        ("snaps/date=2025-03-05/part-0.parquet", dt.date(2025, 3, 5)),
+        ("snaps/models_2025-03-06.parquet", dt.date(2025, 3, 6)),
+        ("2024-12-31/hub/2025-03-07/models.parquet", dt.date(2025, 3, 7)),  # nearest the file wins
+    ],
+)
+def test_discover_date_forms(tmp_path: Path, relative: str, expected: dt.date) -> None:
+    path = write_archive(tmp_path / relative, snapshot_rows())
+    assert [f.snapshot_date for f in discover([str(path)])] == [expected]
+
+
+def test_discover_without_a_date_needs_date_option(tmp_path: Path) -> None:
+    path = write_archive(tmp_path / "dump" / "models.parquet", snapshot_rows())
+    with pytest.raises(BadPanel, match=r"models\.parquet: no YYYY-MM-DD in the path; pass --date"):
+        discover([str(path)])
+    files = discover([str(path)], date=dt.date(2025, 2, 26), name="hub-stats")
+    assert files == [ArchiveFile(str(path), dt.date(2025, 2, 26), "hub-stats")]
+
+
+def test_discover_refuses_a_date_that_contradicts_the_path(tmp_path: Path) -> None:
+    root = hub_stats_layout(tmp_path, DAYS[:1])
+    with pytest.raises(BadPanel, match="the path says 2025-03-01, --date says 2025-03-09"):
+        discover([str(root)], date=dt.date(2025, 3, 9))
+    assert len(discover([str(root)], date=DAYS[0])) == 1
+
+
+def test_discover_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(BadPanel, match="nope: no such file or folder"):
+        discover([str(tmp_path / "nope")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadPanel, match=r"no \.parquet files in this folder"):
+        discover([str(tmp_path / "empty")])
+    with pytest.raises(BadPanel, match="archive name"):
+        discover([str(tmp_path)], name="bad name'; --")
+    assert BadPanel("x").exit_code == 2
+
+
+def test_discover_skips_hidden_files_and_deduplicates(tmp_path: Path) -> None:
+    root = hub_stats_layout(tmp_path, DAYS[:1])
+    (root / ".cache").mkdir()
+    (root / ".cache" / "2025-03-01.parquet").write_bytes(b"partial download")
+    files = discover([str(root), str(root / "2025-03-01" / "models.parquet")])
+    assert [f.path for f in files] == [str(root / "2025-03-01" / "models.parquet")]
+
+
+def test_discover_reads_the_huggingface_cache_through_its_symlinks(tmp_path: Path) -> None:
+    repo = tmp_path / "hub" / "datasets--hfmlsoc--hub_weekly_snapshots"
+    blob = write_archive(repo / "blobs" / "9831c306", snapshot_rows())
+    snapshot = repo / "snapshots" / ("a" * 40) / "models"
+    for day in DAYS[:2]:
+        (snapshot / day.isoformat()).mkdir(parents=True)
+        (snapshot / day.isoformat() / "models.parquet").symlink_to(blob)
+    files = discover([str(repo / "snapshots")])
+    assert [(f.snapshot_date, f.name) for f in files] == [
+        (DAYS[0], "hub_weekly_snapshots"),
+        (DAYS[1], "hub_weekly_snapshots"),
+    ]
+    assert [s.rows_kept for s in summarize(files, POLICY)] == [4, 4]
+
+
+def test_discover_keeps_urls_and_names_them_by_dataset() -> None:
+    urls = [
+        "https://huggingface.co/datasets/cfahlgren1/hub-stats/resolve/0a1b/models.parquet",
+        "hf://datasets/hfmlsoc/hub_weekly_snapshots@main/models/2025-03-03/models.parquet",
+    ]
+    with pytest.raises(BadPanel, match="no YYYY-MM-DD in the path"):
+        discover(urls[:1])
+    dated = discover(urls[1:])
+    assert dated == [ArchiveFile(urls[1], dt.date(2025, 3, 3), "hub_weekly_snapshots")]
+    undated = discover(urls[:1], date=dt.date(2025, 2, 26))
+    assert undated == [ArchiveFile(urls[0], dt.date(2025, 2, 26), "hub-stats")]
+
+
+# read_archive --------------------------------------------------------------------------------
+
+
+def test_read_keeps_tracked_and_discovered_rows_exactly(tmp_path: Path) -> None:
+    file = one_file(tmp_path, snapshot_rows())
+    table = read_archive(file, POLICY)
+    assert table.schema == OUTPUT_SCHEMA
+    assert table.column("model_id").to_pylist() == KEPT
+    rows = {r["model_id"]: r for r in table.to_pylist()}
+    assert [m for m, r in rows.items() if r["discovered"]] == ["Qwen/Qwen3-14B"]
+    assert rows["Qwen/Qwen3-8B"] == {
+        "model_id": "Qwen/Qwen3-8B",
+        "hub_id": "id-qwen-qwen3-8b",
+        "author": "Qwen",
+        "created_at": dt.datetime(2025, 1, 10, 12, 30, tzinfo=dt.UTC),
+        "obs_date": dt.date(2025, 3, 1),
+        "downloads_30d": 1000,
+        "downloads_all_time": 5000,
+        "likes": 3,
+        "pipeline_tag": "text-generation",
+        "library_name": "transformers",
+        "safetensors_total": 8_000_000_000,
+        "license": "apache-2.0",
+        "gated": "False",
+        "discovered": False,
+    }
+    assert rows["meta-llama/Llama-3.1-8B-Instruct"]["license"] is None
+    assert rows["Qwen/Qwen3-8B-GGUF"]["safetensors_total"] is None
+    assert rows["Qwen/Qwen3-14B"]["safetensors_total"] == 14_800_000_000
+
+
+def test_tracked_ids_match_case_insensitively_and_keep_catalog_spelling(tmp_path: Path) -> None:
+    file = one_file(tmp_path, snapshot_rows())
+    flt = ArchiveFilter(tracked_ids=frozenset({"qwen/qwen3-8b"}), allowed_pipeline_tags=())
+    assert read_archive(file, flt).column("model_id").to_pylist() == ["qwen/qwen3-8b"]
+
+
+def test_policy_knobs(tmp_path: Path) -> None:
+    file = one_file(tmp_path, snapshot_rows())
+    no_min = ArchiveFilter(tracked_orgs=ORGS, reject_patterns=REJECT)
+    assert read_archive(file, no_min).column("model_id").to_pylist() == [
+        "Qwen/Qwen3-14B",
+        "Qwen/Qwen3-8B",
+        "Qwen/Qwen3-Tiny-Test",
+        "meta-llama/Llama-3.1-8B-Instruct",
+    ]
+    ranking = ArchiveFilter(
+        tracked_orgs=frozenset({"qwen"}), allowed_pipeline_tags=("text-ranking",)
+    )
+    assert read_archive(file, ranking).column("model_id").to_pylist() == ["Qwen/Qwen3-Reranker-4B"]
+    excluded = ArchiveFilter(
+        tracked_ids=TRACKED,
+        exclude_ids=frozenset({"QWEN/qwen3-8b", "Qwen/Qwen3-14B"}),
+        tracked_orgs=ORGS,
+        reject_patterns=REJECT,
+        min_downloads=100,
+    )
+    assert read_archive(file, excluded).column("model_id").to_pylist() == [
+        "Qwen/Qwen3-8B-GGUF",
+        "meta-llama/Llama-3.1-8B-Instruct",
+    ]
+    assert read_archive(file, ArchiveFilter()).num_rows == 0
+
+
+def test_summarize_counts_and_progress(tmp_path: Path) -> None:
+    files = discover([str(hub_stats_layout(tmp_path, DAYS))])
+    seen: list[tuple[dt.date, int]] = []
+    summary = summarize(files, POLICY, progress=lambda f, n: seen.append((f.snapshot_date, n)))
+    assert seen == [(d, 4) for d in DAYS]
+    assert [
+        (s.rows_in_file, s.rows_kept, s.rows_skipped, s.models, s.discovered) for s in summary
+    ] == [(13, 4, 9, 4, 1)] * 3
+    assert count_rows(files[0]) == 13
+
+
+def test_a_new_release_keeps_its_first_days_under_the_threshold(tmp_path: Path) -> None:
+    base = tmp_path / "hub-stats"
+    for day, downloads in ((DAYS[0], 40), (DAYS[1], 99), (DAYS[2], 600)):
+        rows = [*snapshot_rows(), model("Qwen/Qwen3-32B", downloads, downloads)]
+        write_archive(base / day.isoformat() / "models.parquet", rows)
+    files = discover([str(base)])
+    assert qualify(files, POLICY).qualified_ids == {"Qwen/Qwen3-14B", "Qwen/Qwen3-32B"}
+    kept = [
+        t.filter(pc.equal(t["model_id"], "Qwen/Qwen3-32B")).to_pylist()
+        for _, t in iter_archive(files, POLICY)
+    ]
+    assert [(r[0]["obs_date"], r[0]["downloads_30d"], r[0]["discovered"]) for r in kept] == [
+        (DAYS[0], 40, True),
+        (DAYS[1], 99, True),
+        (DAYS[2], 600, True),
+    ]
+    assert [s.rows_kept for s in summarize(files, POLICY)] == [5, 5, 5]
+    # one file alone has no later snapshot to qualify the release
+    assert [s.rows_kept for s in summarize(files[:1], POLICY)] == [4]
+
+
+def test_rereading_gives_identical_tables(tmp_path: Path) -> None:
+    files = discover([str(weekly_layout(tmp_path, DAYS))])
+    first = [t for _, t in iter_archive(files, POLICY)]
+    second = [t for _, t in iter_archive(files, POLICY)]
+    assert all(a.equals(b) for a, b in zip(first, second, strict=True))
+    assert [t.column("downloads_30d").to_pylist()[1] for t in first] == [1000, 2000, 3000]
+
+
+def test_old_era_without_optional_columns_reads_nulls(tmp_path: Path) -> None:
+    drop = ["_id", "downloadsAllTime", "gated", "safetensors", "tags", "author", "createdAt"]
+    file = one_file(tmp_path, snapshot_rows(), drop=drop)
+    table = read_archive(file, POLICY)
+    assert table.column("model_id").to_pylist() == KEPT
+    for name in ("hub_id", "downloads_all_time", "gated", "safetensors_total", "license"):
+        assert table.column(name).null_count == 4, name
+    assert table.column("created_at").null_count == 4
+    assert table.column("author").to_pylist() == ["Qwen", "Qwen", "Qwen", "meta-llama"]
+    assert table.column("downloads_30d").to_pylist() == [500, 1000, 300, 2000]
+
+
+def test_json_text_safetensors_and_string_timestamps(tmp_path: Path) -> None:
+    schema = SCHEMA.set(SCHEMA.get_field_index("safetensors"), pa.field("safetensors", pa.string()))
+    schema = schema.set(schema.get_field_index("createdAt"), pa.field("createdAt", pa.string()))
+    rows = [
+        model("Qwen/Qwen3-8B", 10)
+        | {"safetensors": '{"total": 8190735360}', "createdAt": "2025-04-29T03:48:00.000Z"},
+        model("deepseek-ai/DeepSeek-V3", 20)
+        | {"safetensors": "{'total': 5}", "createdAt": "2024-12-25 12:00:00"},
+    ]
+    file = one_file(tmp_path, rows, schema=schema)
+    table = read_archive(file, POLICY)
+    assert table.column("safetensors_total").to_pylist() == [8190735360, None]
+    assert table.column("created_at").to_pylist() == [
+        dt.datetime(2025, 4, 29, 3, 48, tzinfo=dt.UTC),
+        dt.datetime(2024, 12, 25, 12, 0, tzinfo=dt.UTC),
+    ]
+
+
+def test_naive_timestamps_are_utc(tmp_path: Path) -> None:
+    schema = SCHEMA.set(
+        SCHEMA.get_field_index("createdAt"), pa.field("createdAt", pa.timestamp("ns"))
+    )
+    rows = [model("Qwen/Qwen3-8B", 10) | {"createdAt": dt.datetime(2025, 4, 29, 3, 48)}]
+    table = read_archive(one_file(tmp_path, rows, schema=schema), POLICY)
+    assert table.column("created_at").to_pylist() == [
+        dt.datetime(2025, 4, 29, 3, 48, tzinfo=dt.UTC)
+    ]
+
+
+def test_column_mapping_reads_another_layout(tmp_path: Path) -> None:
+    path = tmp_path / "panel" / "2025-03-01.parquet"
+    path.parent.mkdir()
+    pq.write_table(
+        pa.table(
+            {
+                "repo": ["Qwen/Qwen3-8B", "x/y"],
+                "dl_month": [11, 12],
+                "meta": ['{"params": {"total": 42}}', None],
+            }
+        ),
+        path,
+    )
+    columns = {
+        "model_id": "repo",
+        "downloads_30d": "dl_month",
+        "safetensors_total": "meta.params.total",
+    }
+    table = read_archive(discover([str(path)])[0], POLICY, columns)
+    assert table.select(
+        ["model_id", "downloads_30d", "safetensors_total", "likes"]
+    ).to_pylist() == [
+        {"model_id": "Qwen/Qwen3-8B", "downloads_30d": 11, "safetensors_total": 42, "likes": None}
+    ]
+    with pytest.raises(ConfigError, match=r"archive\.columns: unknown column 'repo_id'"):
+        read_archive(discover([str(path)])[0], POLICY, {"repo_id": "repo"})
+
+
+# bad files -----------------------------------------------------------------------------------
+
+
+def test_not_parquet_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "hub-stats" / "2025-03-01" / "models.parquet"
+    path.parent.mkdir(parents=True)
+    path.write_text("id,downloads\nQwen/Qwen3-8B,5\n")
+    file = discover([str(path)])[0]
+    with pytest.raises(BadPanel, match=r"models\.parquet: not a readable Parquet archive \("):
+        read_archive(file, POLICY)
+
+
+def test_truncated_parquet_is_refused(tmp_path: Path) -> None:
+    file = one_file(tmp_path, snapshot_rows())
+    data = Path(file.path).read_bytes()
+    Path(file.path).write_bytes(data[: len(data) // 2] + data[-8:])
+    with pytest.raises(BadPanel, match="not a readable Parquet archive"):
+        read_archive(file, POLICY)
+
+
+def test_missing_required_columns(tmp_path: Path) -> None:
+    file = one_file(tmp_path, snapshot_rows(), drop=["id"])
+    with pytest.raises(BadPanel, match=r"models\.parquet: no model id column 'id'"):
+        read_archive(file, POLICY)
+    file = one_file(tmp_path, snapshot_rows(), drop=["downloads", "downloadsAllTime"])
+    with pytest.raises(BadPanel, match=r"no download column \('downloads' or 'downloadsAllTime'\)"):
+        read_archive(file, POLICY)
+
+
+def test_wrong_column_type_is_refused_with_the_remedy(tmp_path: Path) -> None:
+    schema = SCHEMA.set(SCHEMA.get_field_index("downloads"), pa.field("downloads", pa.string()))
+    rows = [model("Qwen/Qwen3-8B", None) | {"downloads": "12"}]
+    with pytest.raises(
+        BadPanel, match=r"column 'downloads' \(downloads_30d\) is string, expected an integer"
+    ):
+        read_archive(one_file(tmp_path, rows, schema=schema), POLICY)
+
+
+def test_negative_counts_are_refused(tmp_path: Path) -> None:
+    rows = [*snapshot_rows(), model("deepseek-ai/DeepSeek-V3", 10, -5)]
+    with pytest.raises(
+        BadPanel, match=r"downloads_all_time is negative \(-5\) for deepseek-ai/DeepSeek-V3"
+    ):
+        read_archive(one_file(tmp_path, rows), POLICY)
+
+
+def test_a_model_twice_in_one_snapshot_is_refused(tmp_path: Path) -> None:
+    rows = [*snapshot_rows(), model("Qwen/Qwen3-8B", 7, 8)]
+    with pytest.raises(BadPanel, match="Qwen/Qwen3-8B appears more than once"):
+        read_archive(one_file(tmp_path, rows), POLICY)
+
+
+# hostile input -------------------------------------------------------------------------------
+
+
+def test_hostile_ids_and_paths_do_not_reach_sql(tmp_path: Path) -> None:
+    evil = ["evil'/x'); DROP TABLE t; --", 'evil"/"quoted";', "evil/a\\'b"]
+    folder = tmp_path / "it's; [dir]*" / "2025-03-01"
+    rows = [model(i, 5, 6) for i in evil] + snapshot_rows()
+    path = write_archive(folder / "models.parquet", rows)
+    # a sibling folder the unescaped glob "[dir]*" would also match: it must not be read
+    write_archive(tmp_path / "it's; d-other" / "2025-03-01" / "models.parquet", rows[:1])
+    flt = ArchiveFilter(
+        tracked_ids=frozenset({*evil, "Qwen/Qwen3-8B"}), tracked_orgs=frozenset({"evil'"})
+    )
+    file = ArchiveFile(str(path), dt.date(2025, 3, 1), "hub-stats")
+    table = read_archive(file, flt)
+    assert sorted(table.column("model_id").to_pylist()) == sorted([*evil, "Qwen/Qwen3-8B"])
+    assert count_rows(file) == len(rows)
+    assert discover([str(path)])[0].name == "it-s-dir"
