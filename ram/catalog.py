@@ -167,8 +167,16 @@ def resolve_release(
     return None, None
 
 
+def _lower(items: list[str]) -> frozenset[str]:
+    return frozenset(i.lower() for i in items)
+
+
 def track_decision(
-    row: dict[str, Any], params_b: float | None, cfg: Config, cat: Catalog
+    row: dict[str, Any],
+    params_b: float | None,
+    cfg: Config,
+    cat: Catalog,
+    orgs: frozenset[str] | None = None,
 ) -> tuple[bool, str]:
     """Whether a model is tracked and why: explicit lists, then the catalog, then the policy."""
     t = cfg.tracking
@@ -193,21 +201,17 @@ def track_decision(
     if tag and tag not in t.pipeline_tags:
         return False, f"rejected: pipeline tag {tag}"
     created = row.get("created_at")
-    created_date = (
-        pd.Timestamp(created).date() if created is not None and not pd.isna(created) else None
-    )
+    known = created is not None and not pd.isna(created)
+    created_date = pd.Timestamp(created).date() if known else None
+    old = created_date is None or created_date <= CATALOG_DATE
+    if via in ("import", "archive", "discovered") and t.use_catalog and org in cat.orgs and old:
+        return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
     if via == "import":
-        if (
-            t.use_catalog
-            and org in cat.orgs
-            and (created_date is None or created_date <= CATALOG_DATE)
-        ):
-            return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
         if params_b is None:
             return False, "size unknown: give params_b in the panel or tracking.params_b in config"
         return True, "imported"
     if via in ("discovered", "archive"):
-        if org not in set(tracked_orgs(cfg)):
+        if org.lower() not in (orgs if orgs is not None else _lower(tracked_orgs(cfg))):
             return False, "not in a tracked org"
         if not tag:
             return False, "rejected: no pipeline tag"
@@ -223,13 +227,14 @@ def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     release_source, region, size_class, tracked, tracked_reason, org."""
     cat = load_catalog()
     scheme = cfg.size_scheme()
+    orgs = _lower(tracked_orgs(cfg))
     regions = {**(cat.regions if cfg.tracking.use_catalog else {}), **cfg.tracking.orgs}
     out = []
     rows: list[dict[str, Any]] = models.to_dict("records")  # type: ignore[assignment]
     for row in rows:
         total, active, psource = resolve_params(row, cfg, cat)
         release, rsource = resolve_release(row, cfg, cat)
-        tracked, reason = track_decision(row, total, cfg, cat)
+        tracked, reason = track_decision(row, total, cfg, cat, orgs)
         org = row["model_id"].split("/", 1)[0]
         out.append(
             {
