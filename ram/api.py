@@ -232,6 +232,10 @@ def top_table(
     frame = frame.assign(rank=frame.groupby("size_class", sort=False).cumcount() + 1)
     out = _with_dates(frame)
     out.insert(0, "rank", frame["rank"].to_numpy())
+    # How many tracked models the baseline rests on that day: a pool near top_n is thin.
+    pool = an.result.baselines.set_index(["size_class", "day"])["n_models"]
+    keys = list(zip(out["size_class"], out["day"], strict=True))
+    out["pool"] = pool.reindex(keys).to_numpy() if len(keys) else []
     return out
 
 
