@@ -146,3 +146,14 @@ def count_axis(fig: go.Figure, title: str, log_y: bool) -> None:
         exponentformat="B",
         rangemode="normal" if log_y else "tozero",
     )
+    if log_y:
+        decade_ticks(fig)
+
+
+def decade_ticks(fig: go.Figure) -> None:
+    """On a log y axis spanning over two decades, tick only powers of ten (no 2s and 5s)."""
+    ys = [np.asarray(t.y, dtype=float) for t in fig.data if getattr(t, "y", None) is not None]
+    values = np.concatenate(ys) if ys else np.zeros(0)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if len(positive) and np.log10(positive.max() / positive.min()) > 2:
+        fig.update_yaxes(dtick=1)

@@ -109,7 +109,7 @@ def ram_curves(
     p = data.result.params
     fig.add_hline(y=1, line={"color": cs.NEUTRAL, "width": 1.5, "dash": "dash"})
     fig.add_annotation(  # log axes place annotations in log10 units, hence 0 for RAM 1
-        text=f"1 = top-{p.top_n} pace", x=0, xref="x domain", xanchor="left",
+        text=f"1 = top-{p.top_n} pace", x=1, xref="x domain", xanchor="right",
         y=0 if log_y else 1, yref="y", yanchor="bottom", showarrow=False,
     )  # fmt: skip
     missing = [m for m in chosen if m not in latest.index]
@@ -127,6 +127,8 @@ def ram_curves(
         type="log" if log_y else "linear",
         rangemode="normal" if log_y else "tozero",
     )
+    if log_y:
+        cs.decade_ticks(fig)
     return fig
 
 

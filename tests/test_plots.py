@@ -338,9 +338,11 @@ def test_no_browser_is_a_one_line_export_error(
 @needs_browser
 def test_png_and_svg_render_through_chromium(tmp_path: Path, data: plots.ChartData) -> None:
     fig = plots.ram_curves(data)
-    png = export.write_figure(fig, tmp_path / "ram.png", scale=1)
+    png, svg = export.write_images(
+        [(fig, tmp_path / "ram.png"), (fig, tmp_path / "ram.svg")], scale=1
+    )
     head = png.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", head[16:24]) == (export.WIDTH, cs.HEIGHT)
-    svg = export.write_figure(fig, tmp_path / "ram.svg").read_text("utf-8")
-    assert svg.startswith("<svg") and "orgA/a-7B" in svg
+    text = svg.read_text("utf-8")
+    assert text.startswith("<svg") and "orgA/a-7B" in text

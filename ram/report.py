@@ -1,0 +1,314 @@
+"""The adoption report: one offline ``index.html`` with every chart, the top tables, the as-of
+date, data provenance and a method note; PNGs and CSVs beside it.  Writes only inside its
+directory, with fixed file names (model ids never become paths).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from ram import __version__, export, plots
+from ram import chartdata as cd
+from ram.errors import BadInput
+from ram.plots import ChartData
+
+TABLE_LIMIT = 10
+TABLE_DAY = 30
+
+
+@dataclass
+class _Chart:
+    slug: str
+    heading: str
+    fig: go.Figure
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _slug(text: str) -> str:
+    text = text.lower().replace("<", "lt-").replace("+", "-plus")
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "x"
+
+
+def default_top_tables(
+    data: ChartData, day: int = TABLE_DAY, limit: int = TABLE_LIMIT
+) -> dict[str, pd.DataFrame]:
+    """Best tracked models by RAM at ``day`` and by latest RAM, ``limit`` per size class."""
+    table = data.table()
+    order = {c: i for i, c in enumerate(cd.size_class_order(table))}
+    out = {}
+    for title, frame in (
+        (f"Top RAM at day {day}", data.result.scores([day])),
+        ("Top RAM, latest day", data.result.latest()),
+    ):
+        frame = frame[frame["model_id"].isin(table.index[table["tracked"]])]
+        frame = frame.assign(_c=frame["size_class"].map(order)).sort_values(
+            ["_c", "ram", "model_id"], ascending=[True, False, True], kind="stable"
+        )
+        frame = frame.groupby("size_class", sort=False).head(limit).drop(columns="_c")
+        frame.insert(0, "rank", frame.groupby("size_class", sort=False).cumcount() + 1)
+        frame.insert(2, "org", frame["model_id"].map(table["org"]))
+        frame["release_date"] = pd.to_datetime(frame["release_date"]).dt.date
+        out[title] = frame.reset_index(drop=True)
+    return out
+
+
+def _charts(data: ChartData) -> list[_Chart]:
+    """Every chart of the report with the frames behind it (saved as CSV)."""
+    curves = data.result.curves
+    table = data.table()
+    region = cd.calendar_by(curves.model_ids, curves.values, table, data.as_of, "region", 0)
+    org = cd.calendar_by(curves.model_ids, curves.values, table, data.as_of, "org", 10)
+    last = cd.last_values(curves.values)
+    days = list(data.result.params.milestones)
+    charts = [
+        _Chart("ram-curves", "RAM since release", plots.ram_curves(data, log_y=True)),
+        _Chart(
+            "milestones",
+            "RAM at milestones",
+            plots.milestones(data),
+            {"scores-milestones": _dated(data.result.scores(days))},
+        ),
+    ]
+    classes = set(data.result.baselines["size_class"])
+    for c in [c for c in cd.size_class_order(table) if c in classes]:
+        baselines = data.result.baselines[data.result.baselines["size_class"] == c]
+        charts.append(
+            _Chart(
+                f"cumulative-{_slug(c)}",
+                f"Cumulative downloads, {c}",
+                plots.cumulative(data, size_class=c, log_y=True),
+                {f"baselines-{_slug(c)}": baselines},
+            )
+        )
+    charts += [
+        _Chart(
+            "calendar-region", "By region", plots.calendar_region(data), {"calendar-region": region}
+        ),
+        _Chart("calendar-org", "By organisation", plots.calendar_org(data), {"calendar-org": org}),
+        _Chart(
+            "monthly-region",
+            "Monthly, by region",
+            plots.monthly_region(data),
+            {"monthly-region": cd.monthly_downloads(region, data.as_of)},
+        ),
+        _Chart(
+            "monthly-org",
+            "Monthly, by organisation",
+            plots.monthly_org(data),
+            {"monthly-org": cd.monthly_downloads(org, data.as_of)},
+        ),
+        _Chart(
+            "size-mix",
+            "Size-class mix",
+            plots.size_mix(data),
+            {"size-mix": cd.size_mix(list(curves.model_ids), last, table)},
+        ),
+    ]
+    return charts
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
+    return out
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if column == "ram" and isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    cols = [c for c in frame.columns if c != "size_class"]
+    head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in cols)
+    rows = []
+    for rec in frame[cols].to_dict("records"):
+        cells = "".join(
+            f'<td class="{"num" if isinstance(rec[c], int | float) else ""}">'
+            f"{html.escape(_cell(str(c), rec[c]))}</td>"
+            for c in cols
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _tables_html(title: str, frame: pd.DataFrame, csv: str, order: list[str]) -> str:
+    parts = [f'<h3>{html.escape(title)} <a class="file" href="{csv}">CSV</a></h3>']
+    if frame.empty:
+        parts.append("<p>No model is scored yet.</p>")
+    elif "size_class" in frame.columns:
+        present = list(dict.fromkeys(frame["size_class"].astype(str)))
+        for c in sorted(present, key=lambda c: (order.index(c) if c in order else len(order), c)):
+            parts.append(f"<h4>{html.escape(c)}</h4>")
+            parts.append(_html_table(frame[frame["size_class"].astype(str) == c]))
+    else:
+        parts.append(_html_table(frame))
+    return "\n".join(parts)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _method(data: ChartData) -> str:
+    p = data.result.params
+    if p.method == "cutoff":
+        base = (
+            f"the {_ordinal(p.top_n)}-largest cumulative downloads among tracked models of the "
+            "class on that day, made monotone (a running maximum): method <em>cutoff</em>, ATOM's "
+            "2026-Q2 revision"
+        )
+    else:
+        base = (
+            f"the median curve of the class's {p.top_n} most-downloaded tracked models "
+            "(method <em>median</em>, ATOM's January 2026 definition)"
+        )
+    return (
+        "<p>The Relative Adoption Metric (RAM, The ATOM Project) divides a model's cumulative "
+        "Hugging Face downloads <em>d</em> days after its release by the baseline of its size "
+        f"class on day <em>d</em>: {base}.  RAM &ge; 1 means the model is on pace to be a "
+        f"top-{p.top_n} model of its size class.</p>"
+        f"<p>Curves join observations linearly across gaps of at most {p.max_gap_days} days "
+        "and are never extrapolated; models known only from 30-day counts are rebuilt from "
+        "those windows.  Models of unknown size are listed but never scored.  Charts over "
+        "calendar time sum the curves of tracked models and carry each model's last known "
+        "count over days without data, so their totals are lower bounds.</p>"
+    )
+
+
+def _provenance(data: ChartData) -> str:
+    table = data.table()
+    curves = data.result.curves
+    known = int(pd.notna(curves.last_value).sum())
+    latest = data.result.latest()
+    scored = latest[latest["model_id"].isin(table.index[table["tracked"]])]
+    p = data.result.params
+    items = [
+        ("As of", data.as_of.isoformat()),
+        ("Data source", data.source),
+        ("Models", f"{len(table):,} stored, {int(table['tracked'].sum()):,} tracked"),
+        ("With download data", f"{known:,}"),
+        ("Scored (tracked)", f"{len(scored):,}"),
+        ("Baseline", f"{p.method}, top {p.top_n}, days 1..{p.max_day}"),
+        ("Generated by", f"ram-tracker {__version__}"),
+    ]
+    rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items)
+    return f"<dl>{rows}</dl>"
+
+
+CSS = """
+:root { color-scheme: light dark; --muted: #7b7b7b; --line: rgba(128,128,128,.3); }
+body { font-family: Inter, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  max-width: 1100px; margin: 0 auto; padding: 1.5rem; line-height: 1.5;
+  background: Canvas; color: CanvasText; }
+header p, .file, dt { color: var(--muted); }
+nav a { margin-right: .8rem; white-space: nowrap; }
+section { margin: 2.5rem 0; }
+.chart { width: 100%; }
+table { border-collapse: collapse; font-size: .9rem; margin: .4rem 0 1.2rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
+dd { margin: 0; }
+.file { font-size: .85rem; font-weight: normal; margin-left: .6rem; }
+"""
+
+
+def _page(data: ChartData, charts: list[_Chart], tables: str, png: bool) -> str:
+    title = f"Open-model adoption on the Hugging Face Hub, as of {data.as_of.isoformat()}"
+    nav = " ".join(f'<a href="#{c.slug}">{html.escape(c.heading)}</a>' for c in charts)
+    sections = []
+    for c in charts:
+        links = [f'<a class="file" href="{c.slug}.png">PNG</a>'] if png else []
+        links += [f'<a class="file" href="{name}.csv">CSV</a>' for name in c.frames]
+        div = pio.to_html(
+            c.fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{c.slug}",
+            config=export.CONFIG, default_width="100%",
+        )  # fmt: skip
+        sections.append(
+            f'<section id="{c.slug}"><h2>{html.escape(c.heading)}{"".join(links)}</h2>'
+            f'<div class="chart">{div}</div></section>'
+        )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{CSS}</style>
+<script src="{export.PLOTLYJS_FILE}"></script>
+</head>
+<body>
+<header><h1>{html.escape(title)}</h1>
+<p>Source: {html.escape(data.source)} · as of {data.as_of.isoformat()}</p>
+<nav>{nav} <a href="#top">Top models</a> <a href="#method">Method</a>
+<a href="#provenance">Data</a></nav></header>
+{"".join(sections)}
+<section id="top"><h2>Top models by RAM</h2>
+{tables}</section>
+<section id="method"><h2>Method</h2>
+{_method(data)}</section>
+<section id="provenance"><h2>Data provenance</h2>
+{_provenance(data)}</section>
+</body>
+</html>
+"""
+
+
+def write_report(
+    data: ChartData,
+    out_dir: Path,
+    *,
+    top_tables: dict[str, pd.DataFrame] | None = None,
+    png: bool = True,
+    scale: float = 2.0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write ``index.html`` (+ plotly.min.js, PNGs, CSVs) into ``out_dir``; returns the index.
+
+    ``top_tables`` maps a title to a frame (split per ``size_class`` when it has that column);
+    default: ``default_top_tables``.  With ``png`` a missing browser fails before any write.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInput(f"report output {out_dir} exists and is not a directory")
+    if png:
+        export.find_browser()
+    charts = _charts(data)
+    tables = default_top_tables(data) if top_tables is None else top_tables
+    out_dir.mkdir(parents=True, exist_ok=True)
+    export.write_plotlyjs(out_dir)
+    for c in charts:
+        for name, frame in c.frames.items():
+            frame.to_csv(out_dir / f"{name}.csv", index=False)
+    order = cd.size_class_order(data.table())
+    blocks, used = [], set()
+    for i, (title, frame) in enumerate(tables.items()):
+        csv = f"{_slug(title)}.csv"
+        csv = f"{_slug(title)}-{i + 1}.csv" if csv in used else csv
+        used.add(csv)
+        frame.to_csv(out_dir / csv, index=False)
+        blocks.append(_tables_html(title, frame, csv, order))
+    if png:
+        if progress:
+            progress(f"rendering {len(charts)} PNGs")
+        export.write_images([(c.fig, out_dir / f"{c.slug}.png") for c in charts], scale=scale)
+    index = out_dir / "index.html"
+    index.write_text(_page(data, charts, "\n".join(blocks), png), "utf-8")
+    return index
