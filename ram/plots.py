@@ -38,6 +38,23 @@ class ChartData:
         """Models indexed by model_id, org/region/size class filled (``chartdata.model_table``)."""
         return cd.model_table(self.models)
 
+    @classmethod
+    def from_result(cls, result: RamResult, models: pd.DataFrame, source: str) -> ChartData:
+        """ChartData for ``result``, adding live median baselines of the tracked pool."""
+        from ram.metric import compute_baselines
+
+        pool = models[models["release_date"].notna()]
+        frame = pd.DataFrame(
+            {
+                "model_id": pool["model_id"],
+                "release_date": pd.to_datetime(pool["release_date"]),
+                "size_class": pool["size_class"],
+                "in_pool": pool["tracked"].astype(bool),
+            }
+        )
+        median = compute_baselines(result.curves, frame, "median", result.params.top_n)
+        return cls(result, models, result.as_of, source, median)
+
 
 def _look(fig: go.Figure, data: ChartData, title: str, note: str, height: int = cs.HEIGHT) -> None:
     cs.style(fig, title, note, data.as_of, data.source, height)
@@ -189,8 +206,9 @@ def cumulative(
                 hovertemplate="%{fullData.name}<br>day %{x}: %{y:,.0f}<extra></extra>",
             )
         )
-    baselines = [("cutoff", data.result.baselines, "dash")]
-    if data.median_baselines is not None:
+    method = data.result.params.method
+    baselines = [(method, data.result.baselines, "dash")]
+    if data.median_baselines is not None and method != "median":
         baselines.append(("median", data.median_baselines, "dot"))
     for what, frame, dash in baselines:
         b = frame[frame["size_class"] == size_class].sort_values("day")
@@ -266,7 +284,7 @@ def milestones(
             },
         )
     )
-    height = max(320, 150 + 30 * len(chosen))
+    height = max(420, 190 + 30 * len(chosen))
     _look(fig, data, "RAM at milestones, recent releases", "blue ≥ 1 is top-10 pace", height)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(side="top", showgrid=False, title=None)

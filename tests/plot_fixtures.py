@@ -64,11 +64,9 @@ def frames(evil: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     return obs_frame, models
 
 
-def chart_data(evil: bool = False) -> ChartData:
+def chart_data(evil: bool = False, method: str = "cutoff") -> ChartData:
     """The synthetic set through the real metric (top_n = 2), with median baselines too."""
     obs, models = frames(evil)
     pool = models.assign(in_pool=models["tracked"])
-    params = metric.RamParams(top_n=2)
-    result = metric.compute(obs, pool, params, as_of=AS_OF)
-    median = metric.compute_baselines(result.curves, pool, "median", 2)
-    return ChartData(result, models, AS_OF, SOURCE, median)
+    result = metric.compute(obs, pool, metric.RamParams(method=method, top_n=2), as_of=AS_OF)
+    return ChartData.from_result(result, models, SOURCE)

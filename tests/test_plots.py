@@ -216,6 +216,12 @@ def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
     assert [t.name for t in default.data][:3] == ["orgE/e-6B", "orgD/d-8B", "orgA/a-7B"]
 
 
+def test_cumulative_under_the_median_method_draws_one_baseline() -> None:
+    fig = plots.cumulative(chart_data(method="median"), ["orgC/c-4B"])
+    assert [t.name for t in fig.data][-2:] == ["orgC/c-4B", "Top-2 median"]
+    assert y_at(trace(fig, "Top-2 median"), 30) == 22_500
+
+
 def test_milestones_heatmap_cells(data: plots.ChartData) -> None:
     fig = plots.milestones(data)
     (hm,) = fig.data
