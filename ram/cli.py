@@ -275,7 +275,7 @@ def _register_plugins() -> None:
     """Commands owned by other modules register themselves on the shared app."""
     import importlib
 
-    for name in ("ram.cli_collect", "ram.cli_charts"):
+    for name in ("ram.cli_collect", "ram.cli_charts", "ram.cli_backfill"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

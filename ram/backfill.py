@@ -1,0 +1,357 @@
+"""Backfill the store from public Hub snapshot archives, one transaction per archive file.
+
+Files are read (``collectors.archive``) with the store closed; it is opened only to write one
+file's rows, so the scheduler and readers never wait long.  Each file lands whole or not at all;
+a bad file is refused and reported while the other files still land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from collectors.archive import (
+    ArchiveFile,
+    ArchiveFilter,
+    count_rows,
+    discover,
+    is_remote,
+    read_archive,
+)
+from collectors.archive_columns import merge_columns
+from ram import catalog
+from ram.config import Config
+from ram.errors import BadPanel, EmptyStore, HubError, RamError
+from ram.store import RunRecord, Store
+
+HTTPFS_INSTALL = "python -c \"import duckdb; duckdb.connect().install_extension('httpfs')\""
+DRY_RUN_COLUMNS = ["file", "date", "rows_in_file", "rows_kept", "models", "discovered", "error"]
+# What the tracking policy looks at; the qualify pass reads only these columns.
+_POLICY_COLUMNS = ("model_id", "downloads_30d", "downloads_all_time", "pipeline_tag")
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+@dataclass(frozen=True)
+class Step:
+    """Progress of a backfill: ``check`` (qualify pass), ``read``, ``saved``, ``counted``
+    (dry run) or ``refused`` for file ``index`` of ``total``."""
+
+    kind: str
+    file: ArchiveFile
+    index: int
+    total: int
+    run: RunRecord | None = None
+
+
+Progress = Callable[[Step], None]
+
+
+@dataclass
+class _Plan:
+    files: list[ArchiveFile]
+    flt: ArchiveFilter
+    prior_via: dict[str, str]
+
+
+@dataclass
+class _Kept:
+    """One file's rows for the store, resolved, and what they amount to."""
+
+    rows_in_file: int
+    models: pd.DataFrame
+    observations: pd.DataFrame
+    discovered: int
+
+    def details(self, file: ArchiveFile) -> dict[str, Any]:
+        return {
+            "file": file.path,
+            "snapshot_date": file.snapshot_date.isoformat(),
+            "rows_in_file": self.rows_in_file,
+            "rows_kept": len(self.observations),
+            "models": len(self.models),
+            "discovered": self.discovered,
+        }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def require_httpfs(path: str) -> None:
+    """Refuse a remote archive up front when DuckDB's httpfs is missing (no download attempt)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("LOAD httpfs")
+    except duckdb.Error:
+        raise HubError(
+            f"{path}: remote archives need DuckDB's httpfs extension, which is not installed "
+            f"or does not load (DuckDB downloads it on first use); install it with network access: "
+            f"{HTTPFS_INSTALL} (or download the files and pass their local paths)"
+        ) from None
+    finally:
+        con.close()
+
+
+def plan(
+    cfg: Config,
+    archives: Sequence[str],
+    date: dt.date | None = None,
+    name: str | None = None,
+    *,
+    db: Path | None = None,
+) -> tuple[list[ArchiveFile], ArchiveFilter]:
+    """The dated files to read and the filter the config implies, plus models ``db`` tracks."""
+    p = _plan(cfg, archives, date, name, db)
+    return p.files, p.flt
+
+
+def _plan(
+    cfg: Config,
+    archives: Sequence[str],
+    date: dt.date | None,
+    name: str | None,
+    db: Path | None,
+) -> _Plan:
+    files = discover(archives, date, name)
+    remote = [f.path for f in files if is_remote(f.path)]
+    if remote:
+        require_httpfs(remote[0])
+    stored, prior_via = _stored(cfg, db)
+    t = cfg.tracking
+    flt = ArchiveFilter(
+        tracked_ids=frozenset(catalog.tracked_ids(cfg)) | stored,
+        tracked_orgs=frozenset(catalog.tracked_orgs(cfg)),
+        reject_patterns=tuple(t.reject_patterns),
+        allowed_pipeline_tags=tuple(t.pipeline_tags),
+        min_downloads=t.min_downloads,
+        exclude_ids=frozenset(t.exclude),
+    )
+    return _Plan(files, flt, prior_via)
+
+
+def _stored(cfg: Config, db: Path | None) -> tuple[frozenset[str], dict[str, str]]:
+    """Models the store tracks under the current config, and how each stored model came in."""
+    if db is None or not Path(db).exists():
+        return frozenset(), {}
+    from ram.api import load_models
+
+    try:
+        with Store.open(db, read_only=True) as store:
+            models = load_models(store, cfg)
+    except EmptyStore:
+        return frozenset(), {}
+    tracked = frozenset(models.loc[models["tracked"], "model_id"])
+    via = models.dropna(subset=["via"])
+    return tracked, dict(zip(via["model_id"], via["via"], strict=True))
+
+
+def _qualify(
+    files: Sequence[ArchiveFile],
+    flt: ArchiveFilter,
+    columns: Mapping[str, str],
+    progress: Progress | None,
+) -> tuple[ArchiveFilter, dict[str, int], dict[str, RamError]]:
+    """A light pass over every file: discovered repos that reach ``min_downloads`` somewhere
+    (with their highest 30-day count), and the files already found unreadable."""
+    refused: dict[str, RamError] = {}
+    if flt.min_downloads is None or not flt.tracked_orgs or len(files) < 2:
+        return flt, {}, refused
+    light = {k: v if k in _POLICY_COLUMNS else "" for k, v in merge_columns(columns).items()}
+    best: dict[str, int] = {}
+    for i, file in enumerate(files, start=1):
+        if progress:
+            progress(Step("check", file, i, len(files)))
+        try:
+            table = read_archive(file, flt, light)
+        except (BadPanel, HubError) as exc:
+            refused[file.path] = exc
+            continue
+        found = table.filter(table["discovered"]).select(["model_id", "downloads_30d"])
+        for mid, n in zip(*(found.column(c).to_pylist() for c in found.column_names), strict=True):
+            if n is not None and n > best.get(mid, -1):
+                best[mid] = n
+    return replace(flt, qualified_ids=frozenset(best)), best, refused
+
+
+def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> _Kept:
+    """Read one file and resolve its models; discovered repos the policy rejects are dropped."""
+    rows_in_file = count_rows(file)
+    frame = read_archive(file, p.flt, cfg.archive.columns).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    ids = frame["model_id"]
+    seen_max = pd.to_numeric(ids.map(best), errors="coerce").astype("Int64")
+    models = pd.DataFrame(
+        {
+            "model_id": ids,
+            "hub_id": frame["hub_id"],
+            "created_at": frame["created_at"],
+            "safetensors_total": frame["safetensors_total"],
+            "pipeline_tag": frame["pipeline_tag"],
+            "library_name": frame["library_name"],
+            "license": frame["license"],
+            "gated": frame["gated"],
+            "via": [p.prior_via.get(m, "archive") for m in ids],
+            "first_seen": frame["obs_date"],
+            "last_seen": frame["obs_date"],
+            # the qualify pass saw the whole batch: a release's early days count its later peak
+            "downloads_30d_max": pd.concat([frame["downloads_30d"], seen_max], axis=1).max(axis=1),
+        }
+    )
+    resolved = catalog.resolve(models, cfg)
+    discovered = frame["discovered"].fillna(False).astype(bool)
+    keep = ~discovered | resolved["tracked"]
+    obs = pd.DataFrame(
+        {
+            "model_id": ids,
+            "obs_date": frame["obs_date"],
+            "source": file.source,
+            "observed_at": pd.NaT,  # an archive does not say when the Hub was asked
+            "downloads_all_time": frame["downloads_all_time"],
+            "downloads_30d": frame["downloads_30d"],
+            "likes": frame["likes"],
+        }
+    )
+    return _Kept(
+        rows_in_file=rows_in_file,
+        models=resolved[keep].reset_index(drop=True),
+        observations=obs[keep].reset_index(drop=True),
+        discovered=int((discovered & keep).sum()),
+    )
+
+
+def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime) -> RunRecord:
+    run = RunRecord(
+        kind="backfill",
+        source=file.source,
+        started_at=started,
+        models=len(kept.models),
+        details=kept.details(file),
+    )
+    models = kept.models.copy()
+    with Store.open(db) as store:
+        # A model already stored keeps how it came in (catalog, discovered live, imported).
+        store.con.register("_backfill_ids", models[["model_id"]])
+        try:
+            rows = store.con.execute(
+                "SELECT model_id FROM models WHERE model_id IN (SELECT model_id FROM _backfill_ids)"
+            ).fetchall()
+        finally:
+            store.con.unregister("_backfill_ids")
+        models.loc[models["model_id"].isin({r[0] for r in rows}), "via"] = None
+        run.finished_at = _now()
+        store.save(run, models, kept.observations)
+    return run
+
+
+def _refused(file: ArchiveFile, exc: RamError, started: dt.datetime) -> RunRecord:
+    return RunRecord(
+        kind="backfill",
+        source=file.source,
+        started_at=started,
+        finished_at=_now(),
+        status="failed",
+        error_summary=str(exc),
+        details={
+            "file": file.path,
+            "snapshot_date": file.snapshot_date.isoformat(),
+            "exit_code": exc.exit_code,
+        },
+    )
+
+
+def backfill(
+    cfg: Config,
+    db: Path,
+    archives: Sequence[str],
+    *,
+    date: dt.date | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> list[RunRecord]:
+    """Import archive files, oldest first, one transaction (and one ``runs`` row) per file.
+
+    A file that cannot be read is refused whole: it comes back as a ``failed`` run that is not
+    stored, and the other files still land.  Re-running replaces the same rows.
+    """
+    p = _plan(cfg, archives, date, name, db)
+    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
+    p = replace(p, flt=flt)
+    runs: list[RunRecord] = []
+    total = len(p.files)
+    for i, file in enumerate(p.files, start=1):
+        started = _now()
+        error = refused.get(file.path)
+        if error is None:
+            if progress:
+                progress(Step("read", file, i, total))
+            try:
+                kept = _read(file, p, cfg, best)
+            except (BadPanel, HubError) as exc:
+                error = exc
+        if error is not None:
+            run = _refused(file, error, started)
+            runs.append(run)
+            if progress:
+                progress(Step("refused", file, i, total, run))
+            continue
+        run = _save(db, file, kept, started)
+        runs.append(run)
+        if progress:
+            progress(Step("saved", file, i, total, run))
+    return runs
+
+
+def dry_run(
+    cfg: Config,
+    archives: Sequence[str],
+    *,
+    date: dt.date | None = None,
+    name: str | None = None,
+    db: Path | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Per file what ``backfill`` would import (``DRY_RUN_COLUMNS``); nothing is written."""
+    p = _plan(cfg, archives, date, name, db)
+    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
+    p = replace(p, flt=flt)
+    rows: list[dict[str, Any]] = []
+    for i, file in enumerate(p.files, start=1):
+        row: dict[str, Any] = {"file": file.path, "date": file.snapshot_date}
+        error = refused.get(file.path)
+        if error is None:
+            if progress:
+                progress(Step("read", file, i, len(p.files)))
+            try:
+                kept = _read(file, p, cfg, best)
+                details = kept.details(file)
+                row |= {k: details[k] for k in DRY_RUN_COLUMNS[2:6]}
+            except (BadPanel, HubError) as exc:
+                error = exc
+        row["error"] = None if error is None else str(error)
+        rows.append(row)
+        if progress:
+            progress(Step("counted" if error is None else "refused", file, i, len(p.files)))
+    frame = pd.DataFrame(rows, columns=DRY_RUN_COLUMNS)
+    for col in DRY_RUN_COLUMNS[2:6]:
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def models_written(db: Path, runs: Sequence[RunRecord]) -> int:
+    """Distinct models whose observations these runs wrote (for a backfill's summary line)."""
+    ids = [r.run_id for r in runs if r.status == "ok"]
+    if not ids:
+        return 0
+    with Store.open(db, read_only=True) as store:
+        row = store.con.execute(
+            "SELECT count(DISTINCT model_id) FROM observations WHERE list_contains(?, run_id)",
+            [ids],
+        ).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,185 @@
+"""``ram backfill``: import public Hub snapshot archives (registered on the shared app).
+
+Kept free of heavy imports at module level: ``ram --help`` imports this file.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ram.cli_common import STATE, FormatOption, app, fmt_or_default, parse_date
+
+if TYPE_CHECKING:
+    from ram.backfill import Step
+    from ram.store import RunRecord
+
+
+class _Display:
+    """Progress on stderr: a transient rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def __enter__(self) -> _Display:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, step: Step) -> None:
+        where = f"{step.file.snapshot_date} {step.file.path}"
+        if step.kind == "refused":
+            why = _why(step)
+            self._line(f"refused {why if why.startswith(step.file.path) else f'{where}: {why}'}")
+        if self.bar is not None:
+            # the bar stays one line: date and file name; plain lines carry the full path
+            self._advance(step, f"{step.file.snapshot_date} {step.file.path.rsplit('/', 1)[-1]}")
+        elif step.kind == "check" and step.index == 1:
+            self._line(f"checking {step.total} files for new releases' first days")
+        elif step.kind == "read":
+            self._line(f"[{step.index}/{step.total}] reading {where}")
+        elif step.kind == "saved" and step.run is not None:
+            run = step.run
+            self._line(
+                f"[{step.index}/{step.total}] saved {_n(run.observations, 'observation')} "
+                f"({_n(run.new_models, 'new model')})"
+            )
+
+    def _advance(self, step: Step, where: str) -> None:
+        stage = "check" if step.kind == "check" else "import"
+        if stage not in self.tasks:
+            label = (
+                "checking" if stage == "check" else ("counting" if self.dry_run else "importing")
+            )
+            self.tasks[stage] = self.bar.add_task(label, total=step.total)
+            if stage == "import" and "check" in self.tasks:
+                self.bar.remove_task(self.tasks["check"])
+        task = self.tasks[stage]
+        done = step.index if step.kind in ("saved", "counted", "refused") else step.index - 1
+        verb = "checking" if stage == "check" else "reading"
+        self.bar.update(task, completed=done, description=f"{verb} {where}")
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _why(step: Step) -> str:
+    return (step.run.error_summary or "") if step.run is not None else "unreadable"
+
+
+def _raise_for(refused: list[RunRecord], total: int) -> None:
+    """Exit 2 if a file was malformed, 1 if it could only not be fetched."""
+    from ram.errors import BadPanel, HubError
+
+    if not refused:
+        return
+    bad_input = any(r.details.get("exit_code") == 2 for r in refused)
+    cls = BadPanel if bad_input else HubError
+    first = refused[0].error_summary
+    raise cls(
+        f"{len(refused)} of {_n(total, 'file')} refused, nothing imported from them; first: {first}"
+    )
+
+
+@app.command("backfill")
+def backfill(
+    archives: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="ARCHIVE...",
+            help="Parquet files, folders of them (searched recursively) or URLs (https://, hf://).",
+        ),
+    ],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Snapshot date (YYYY-MM-DD) of files whose path has none."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Archive name; rows are stored as source archive:NAME."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what each file holds for us; write nothing.")
+    ] = False,
+    fmt: FormatOption = None,
+) -> None:
+    """Import public Hub snapshot archives (hub-stats models.parquet layout), oldest first.
+
+    Keeps tracked models and new releases of tracked orgs.  Each file lands in one transaction
+    or not at all: a bad file is refused (exit 2) while the others land; re-runs replace rows.
+
+    Example: ram backfill hub-stats/ --name hub-stats
+    """
+    from ram import backfill as bf
+    from ram.render import emit
+
+    day = parse_date(date, "--date")
+    started = time.monotonic()
+    if dry_run:
+        with _Display(dry_run=True) as display:
+            frame = bf.dry_run(
+                STATE.cfg, archives, date=day, name=name, db=STATE.db_path, progress=display
+            )
+        emit(frame, fmt_or_default(fmt), title="Backfill dry run (nothing written)")
+        errors = frame[frame["error"].notna()]
+        if len(errors):
+            from ram.errors import BadPanel
+
+            raise BadPanel(
+                f"{len(errors)} of {_n(len(frame), 'file')} would be refused; first: "
+                f"{errors['error'].iloc[0]}"
+            )
+        return
+    with _Display(dry_run=False) as display:
+        runs = bf.backfill(
+            STATE.cfg, STATE.db_path, archives, date=day, name=name, progress=display
+        )
+    saved = [r for r in runs if r.status == "ok"]
+    refused = [r for r in runs if r.status != "ok"]
+    if saved:
+        dates = sorted(r.details["snapshot_date"] for r in saved)
+        span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} .. {dates[-1]}"
+        sources = ", ".join(sorted({r.source for r in saved}))
+        print(
+            f"backfilled {_n(len(saved), 'file')} ({span}) as {sources} into {STATE.db_path}: "
+            f"{_n(sum(r.observations for r in saved), 'observation')} of "
+            f"{_n(bf.models_written(STATE.db_path, saved), 'model')} "
+            f"({sum(r.new_models for r in saved):,} new) in {time.monotonic() - started:.1f}s"
+        )
+    _raise_for(refused, len(runs))
