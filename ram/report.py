@@ -125,7 +125,9 @@ def _cell(column: str, value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if column == "ram" and isinstance(value, float):
-        return f"{value:.3f}"
+        return (
+            f"{value:.3f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+        )
     if isinstance(value, float) and value.is_integer():
         return f"{value:,.0f}"
     if isinstance(value, float):
