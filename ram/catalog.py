@@ -190,6 +190,8 @@ def track_decision(
         return True, "included in config"
     if str(stored_reason).startswith("renamed to "):
         return False, str(stored_reason)
+    if via == "renamed" and stored_reason.startswith("renamed from "):
+        return True, stored_reason  # a tracked repo's new id (ram.snapshot): its history moved here
     if t.use_catalog and mid in cat.main:
         return True, "ATOM catalog"
     if t.use_catalog and mid in cat.extra:
@@ -201,8 +203,9 @@ def track_decision(
     if tag and tag not in t.pipeline_tags:
         return False, f"rejected: pipeline tag {tag}"
     created = row.get("created_at")
-    known = created is not None and not pd.isna(created)
-    created_date = pd.Timestamp(created).date() if known else None
+    created_date = (
+        pd.Timestamp(created).date() if created is not None and not pd.isna(created) else None
+    )
     old = created_date is None or created_date <= CATALOG_DATE
     if via in ("import", "archive", "discovered") and t.use_catalog and org in cat.orgs and old:
         return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
