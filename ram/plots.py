@@ -130,9 +130,9 @@ def ram_curves(
         y=0 if log_y else 1, yref="y", yanchor="bottom", showarrow=False,
     )  # fmt: skip
     missing = [m for m in chosen if m not in latest.index]
-    if missing:
+    if missing or not chosen:
         fig.add_annotation(
-            text=cs.label("No RAM yet: " + ", ".join(missing)),
+            text=cs.label("No RAM yet: " + (", ".join(missing) or "no tracked model is scored")),
             xref="paper", yref="paper", x=0, y=-0.16, showarrow=False, xanchor="left",
         )  # fmt: skip
     _look(fig, data, "Relative Adoption Metric since release", _ram_note(data))

@@ -15,9 +15,9 @@ import pytest
 
 from ram import chartdata as cd
 from ram import chartstyle as cs
-from ram import export, plots
+from ram import export, metric, plots
 from ram.errors import BadInput, ExportError, UnknownModel, UnknownSizeClass
-from tests.plot_fixtures import SOURCE, chart_data
+from tests.plot_fixtures import SOURCE, chart_data, frames
 
 NAN = np.nan
 needs_browser = pytest.mark.skipif(
@@ -195,6 +195,20 @@ def test_ram_curves_chosen_models_and_log_axis(data: plots.ChartData) -> None:
         plots.ram_curves(data, size_class="3B")
     small = plots.ram_curves(data, size_class="1-5B")
     assert {t.name for t in small.data} == {"orgA/a-3B", "orgB/b-2B", "orgC/c-4B"}
+
+
+def test_charts_of_a_store_with_nothing_scored() -> None:
+    obs, models = frames()
+    keep = models["model_id"] == "orgA/a-3B"  # alone in its class: no top-2, no baseline
+    one = models[keep].assign(in_pool=True)
+    result = metric.compute(obs[obs["model_id"] == "orgA/a-3B"], one, metric.RamParams(top_n=2))
+    data = plots.ChartData.from_result(result, models[keep], SOURCE)
+    fig = plots.ram_curves(data)
+    assert list(fig.data) == []
+    assert [a.text for a in fig.layout.annotations][-1] == "No RAM yet: no tracked model is scored"
+    with pytest.raises(BadInput, match="no scored models yet"):
+        plots.cumulative(data)
+    assert trace(plots.calendar_region(data), "China").y[-1] == 180_000
 
 
 def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
