@@ -135,10 +135,11 @@ def _models(models: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.
 
 
 def _observed_at(frame: pd.DataFrame) -> np.ndarray:
-    at = pd.to_datetime(frame["observed_at"], utc=True)
-    tie = at.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64).astype(float)
-    tie[at.isna().to_numpy()] = -np.inf
-    return tie
+    """``observed_at`` as int64 nanoseconds, NaT first: the tie-break between rows of one day."""
+    col = frame["observed_at"]
+    if not (isinstance(col.dtype, np.dtype) and col.dtype.kind == "M"):
+        col = pd.to_datetime(col, utc=True).dt.tz_localize(None)
+    return col.to_numpy().astype("datetime64[ns]").view(np.int64)
 
 
 def _observations(
@@ -150,7 +151,7 @@ def _observations(
     30-day counts of rows without an all-time count; parsed in chunks to bound peak memory."""
     n = len(obs)
     m, d, total = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
-    tie = np.empty(n if "observed_at" in obs.columns else 0)
+    tie = np.empty(n if "observed_at" in obs.columns else 0, np.int64)
     wpos, wval, size = [np.zeros(0, np.int64)], [np.zeros(0)], 0
     for lo in range(0, n, _CHUNK):
         part = obs.iloc[lo : lo + _CHUNK]
@@ -179,7 +180,7 @@ def _dedup(m: np.ndarray, d: np.ndarray, tie: np.ndarray) -> np.ndarray | None:
     """Positions of the row counting for each (model, day), grouped by model in day order.
 
     None when the rows already are (one per model-day, each model contiguous): no sort needed."""
-    if not len(tie) and len(m):
+    if len(m):
         change = m[1:] != m[:-1]
         if np.count_nonzero(change) + 1 == np.count_nonzero(np.bincount(m)) and bool(
             np.all(change | (d[1:] > d[:-1]))
@@ -195,7 +196,9 @@ def _dedup(m: np.ndarray, d: np.ndarray, tie: np.ndarray) -> np.ndarray | None:
 
 def _running_max(m: np.ndarray, v: np.ndarray) -> None:
     """Rule 4 in place on points grouped by model in day order, in chunks of whole models."""
-    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]]) if len(m) else np.zeros(0, np.int64)
+    if not len(m):
+        return
+    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, len(m), _CHUNK))])
     for lo, hi in zip(cuts, np.r_[cuts[1:], len(m)], strict=True):
         vs, ms = v[lo:hi], m[lo:hi]
@@ -349,6 +352,10 @@ def _median(curves: Curves, rows: np.ndarray, top_n: int) -> tuple[np.ndarray, n
     known = rows[~np.isnan(curves.last_value[rows])]
     by_id = known[np.argsort(curves.model_ids[known], kind="stable")]
     top = by_id[np.argsort(-curves.last_value[by_id], kind="stable")][:top_n]
+    if not len(top):
+        return np.full(curves.values.shape[1] - 1, np.nan), np.zeros(
+            curves.values.shape[1] - 1, np.int64
+        )
     block = np.sort(curves.values[top, 1:], axis=0)  # NaN sorts last
     count = (~np.isnan(block)).sum(axis=0)
     lo = np.maximum(count - 1, 0) // 2
