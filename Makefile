@@ -24,10 +24,16 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 dev: $(DEVSTAMP)
 
+REPORT := snapshots/report
+# PNGs in the report need a Chromium; the HTML report does not.
+PNG_FLAG := $(if $(shell command -v chromium || command -v chromium-browser || command -v google-chrome),--png,--no-png)
+
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/ram --db $(DEMO_DB) import panel $(SAMPLE)
 	$(BIN)/ram --db $(DEMO_DB) top --day 30 --limit 5 --format table
+	$(BIN)/ram --db $(DEMO_DB) report --out $(REPORT) $(PNG_FLAG)
+	@echo "Report: $(REPORT)/index.html (opens offline)"
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check ram collectors tests benchmarks

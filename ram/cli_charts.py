@@ -1,0 +1,104 @@
+"""``ram plot`` and ``ram report``: charts and the one-command report, from the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ram.cli_common import STATE, AsOfOption, BaselineOption, MethodOption, SizeClassOption, app
+
+if TYPE_CHECKING:
+    from ram.api import Analysis
+    from ram.plots import ChartData
+
+KIND_NAMES = (
+    "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
+    "monthly-region", "monthly-org", "size-mix",
+)  # fmt: skip
+
+
+def _chart_data(
+    method: object, as_of: str | None, baseline: str | None
+) -> tuple[Analysis, ChartData]:
+    from ram import api
+    from ram.cli_common import parse_date
+    from ram.plots import ChartData
+
+    an = api.analyse(
+        STATE.cfg,
+        STATE.db_path,
+        method=getattr(method, "value", None),
+        as_of=parse_date(as_of),
+        baseline=baseline,
+    )
+    return an, ChartData.from_result(an.result, an.models, an.source)
+
+
+@app.command()
+def plot(
+    kind: Annotated[str, typer.Argument(help=f"Chart: {', '.join(KIND_NAMES)}.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .html, .png or .svg.")],
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model to draw (repeatable).")
+    ] = None,
+    size_class: SizeClassOption = None,
+    log_y: Annotated[bool, typer.Option("--log-y", help="Logarithmic y axis.")] = False,
+    embed: Annotated[
+        bool, typer.Option("--embed", help="HTML fragment to paste into a page (no <html>).")
+    ] = False,
+    method: MethodOption = None,
+    baseline: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Draw one chart to an offline HTML file, an HTML fragment, or a PNG/SVG image.
+
+    Example: ram plot ram-curves --model Qwen/Qwen2.5-7B-Instruct --log-y --out ram.png
+    """
+    from ram.errors import BadInput
+    from ram.export import write_figure
+    from ram.plots import build_figure
+
+    if kind not in KIND_NAMES:
+        raise BadInput(f"unknown chart kind {kind!r}; choose one of: {', '.join(KIND_NAMES)}")
+    _, data = _chart_data(method, as_of, baseline)
+    fig = build_figure(kind, data, models=model, size_class=size_class, log_y=log_y)
+    path = write_figure(fig, out, embed=embed, scale=STATE.cfg.charts.png_scale)
+    print(f"wrote {path} ({kind}, as of {data.as_of})")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the report into.")],
+    png: Annotated[
+        bool,
+        typer.Option("--png/--no-png", help="Also render every chart as PNG (needs Chromium)."),
+    ] = True,
+    method: MethodOption = None,
+    baseline: BaselineOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write a self-contained report: index.html with every chart, the top tables, the as-of
+    date, provenance and the method, with PNGs and CSVs beside it.  Opens offline.
+
+    Example: ram report --out report/
+    """
+    from ram import api
+    from ram.report import write_report
+
+    an, data = _chart_data(method, as_of, baseline)
+    tables = {
+        "Top models by RAM at day 30": api.top_table(an, 30, None, 10),
+        "Top models by latest RAM": api.top_table(an, None, None, 10),
+    }
+    index = write_report(
+        data,
+        out,
+        top_tables=tables,
+        png=png,
+        scale=STATE.cfg.charts.png_scale,
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    print(f"wrote {index} (as of {an.as_of}; baseline: {an.baseline_label})")
