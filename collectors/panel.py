@@ -21,7 +21,8 @@ OPTIONAL = (*COUNTS, "created_at", "params_b")
 REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _INT = r"^\+?\d+(?:\.0*)?$"
-_MAX_COUNT = 2**62
+# Counts parse as float64 once any cell has a decimal point; above 2**53 they would be rounded.
+_MAX_COUNT = 2**53
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def read_panel(path: str | Path) -> Panel:
         text = raw["params_b"]
         params = pd.to_numeric(text, errors="coerce")
         check(
-            text.notna() & ~(params > 0).fillna(False),
+            text.notna() & ~((params > 0) & (params < float("inf"))).fillna(False),
             "params_b {value[params_b]!r} is not a number > 0",
         )
     if not bad:
