@@ -1,0 +1,99 @@
+"""Helpers of the reliability suite: store fingerprints, generated panels, ``ram`` in a subprocess."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tests.conftest import ROOT
+
+TABLES = ("meta", "models", "observations", "runs", "baselines")
+CANARY = "hf_CANARYrel1ab1l1tyT0ken9"
+# Runs ``ram`` exactly as the console script does, from any working directory.
+RAM = [sys.executable, "-c", "import sys; from ram.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+def fingerprint(db: Path, tables: tuple[str, ...] = TABLES) -> dict[str, tuple[int, str | None]]:
+    """Row count and content hash of each table: equal fingerprints mean an untouched store."""
+    out: dict[str, tuple[int, str | None]] = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table in tables:
+            row = con.execute(
+                f"SELECT count(*), md5(string_agg(CAST(t AS VARCHAR), chr(10) "
+                f"ORDER BY CAST(t AS VARCHAR))) FROM {table} AS t"
+            ).fetchone()
+            assert row is not None
+            out[table] = (int(row[0]), row[1])
+    finally:
+        con.close()
+    return out
+
+
+def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of one read-only query."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+# -- panels ------------------------------------------------------------------------------------
+
+
+def write_panel(
+    path: Path,
+    n_models: int,
+    n_days: int,
+    *,
+    org: str = "gen",
+    start: dt.date = dt.date(2025, 7, 1),
+    star: str | None = None,
+) -> int:
+    """A valid panel of ``n_models`` 7B models over ``n_days`` days; ``star`` out-downloads all.
+
+    Returns the number of data rows.  Counts are deterministic and strictly increasing.
+    """
+    days = [(start + dt.timedelta(days=d)).isoformat() for d in range(n_days)]
+    created = f"{start.isoformat()}T00:00:00Z"
+    ids = [f"{org}{m % 40}/model-{m}-7B" for m in range(n_models)]
+    if star is not None:
+        ids[0] = star
+    lines = ["model_id,date,downloads_all_time,created_at,params_b"]
+    for m, model_id in enumerate(ids):
+        per_day = 50_000_000 if model_id == star else 100 + (m * 37) % 900
+        lines.extend(f"{model_id},{d},{per_day * (i + 1)},{created},7" for i, d in enumerate(days))
+    path.write_text("\n".join(lines) + "\n")
+    return n_models * n_days
+
+
+# -- subprocesses ------------------------------------------------------------------------------
+
+
+def ram_env(**extra: str) -> dict[str, str]:
+    """The test's (already isolated) environment, able to import this checkout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def ram_popen(*args: str | Path, **extra_env: str) -> subprocess.Popen[str]:
+    """Start ``ram ARGS`` in its own process with piped, text stdout and stderr."""
+    return subprocess.Popen(
+        [*RAM, *(str(a) for a in args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ram_env(**extra_env),
+    )
