@@ -210,42 +210,43 @@ def _window_points(
     m: np.ndarray, d: np.ndarray, w: np.ndarray, max_gap_days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rule 3: build window-only curves point by point, vectorised across models by rank."""
-    groups, start, count = np.unique(m, return_index=True, return_counts=True)
+    start = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])  # m is sorted
+    groups, count = m[start], np.diff(np.r_[start, len(m)])
     nw, slots = len(groups), int(count.max()) + 1
-    span = int(d.max()) + 2
-    base = np.arange(nw, dtype=np.int64) * span
-    # Each row holds the anchor then the built points; unused slots carry the row's largest key,
-    # so the flattened keys stay sorted and one searchsorted finds every model's C(d - 30).
-    keys = np.repeat(base + span - 1, slots).reshape(nw, slots)
-    keys[:, 0] = base
-    vals = np.zeros((nw, slots))
+    # Stored slot-major: models move through their slots roughly in step, so each rank's
+    # reads are contiguous.  Slot 0 is the anchor (0, 0).
+    days = np.zeros((slots, nw), dtype=np.int64)
+    vals = np.zeros((slots, nw))
     built = np.ones(nw, dtype=np.int64)
+    # d - 30 only grows from one rank to the next, so each model's pointer to the last built
+    # point at or before it only moves forward: a few steps per rank instead of a search.
+    ptr = np.zeros(nw, dtype=np.int64)
     for rank in range(slots - 1):
-        g = np.nonzero(count > rank)[0]
-        row = start[g] + rank
-        day, value = d[row], w[row].copy()
-        late = np.nonzero(day >= _WINDOW_DAYS)[0]
-        if len(late):
-            gl, x = g[late], day[late] - _WINDOW_DAYS
-            j = np.searchsorted(keys.ravel(), base[gl] + x, side="right") - 1 - gl * slots
-            dj, vj = keys[gl, j] - base[gl], vals[gl, j]
-            jn = np.minimum(j + 1, slots - 1)
-            dn, vn = keys[gl, jn] - base[gl], vals[gl, jn]
-            bridged = (j + 1 < built[gl]) & (dn - dj <= max_gap_days)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                inter = vj + (vn - vj) * (x - dj) / (dn - dj)
-            c = np.where(dj == x, vj, np.where(bridged, inter, np.nan))
-            value[late] += c
-        ok = ~np.isnan(value)
+        g = np.flatnonzero(count > rank)
+        day, value = d[start[g] + rank], w[start[g] + rank]
+        late = np.flatnonzero(day >= _WINDOW_DAYS)
+        gl, x = g[late], day[late] - _WINDOW_DAYS
+        while len(gl):
+            nxt = np.minimum(ptr[gl] + 1, slots - 1)
+            step = (ptr[gl] + 1 < built[gl]) & (days[nxt, gl] <= x)
+            if not step.any():
+                break
+            ptr[gl[step]] += 1
+        j = ptr[gl]
+        jn = np.minimum(j + 1, slots - 1)
+        d0, v0, d1, v1 = days[j, gl], vals[j, gl], days[jn, gl], vals[jn, gl]
+        bridged = (j + 1 < built[gl]) & (d1 - d0 <= max_gap_days)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inter = np.where(bridged, v0 + (v1 - v0) * (x - d0) / (d1 - d0), np.nan)
+        value[late] += np.where(d0 == x, v0, inter)
+        ok = ~np.isnan(value)  # skipped where C(d - 30) is undefined
         g, day, value = g[ok], day[ok], value[ok]
-        slot = built[g]
-        keys[g, slot] = base[g] + day
-        vals[g, slot] = np.maximum(value, vals[g, slot - 1])
+        days[built[g], g] = day
+        vals[built[g], g] = np.maximum(value, vals[built[g] - 1, g])
         built[g] += 1
-    rows, slot = np.nonzero(np.arange(slots)[None, :] < built[:, None])
-    real = slot > 0
-    rows, slot = rows[real], slot[real]
-    return groups[rows], keys[rows, slot] - base[rows], vals[rows, slot]
+    real = (np.arange(slots)[:, None] < built[None, :]) & (np.arange(slots) > 0)[:, None]
+    out_days, out_vals = np.ascontiguousarray(days.T)[real.T], np.ascontiguousarray(vals.T)[real.T]
+    return np.repeat(groups, built - 1), out_days, out_vals
 
 
 def _fill(values: np.ndarray, m: np.ndarray, d: np.ndarray, v: np.ndarray, gap: int) -> None:
@@ -414,7 +415,7 @@ def _scored(
     rows = np.nonzero((klass >= 0) & (cls != UNKNOWN))[0]
     rows = rows[np.argsort(curves.model_ids[rows], kind="stable")]
     age = _day_of(curves.as_of) - release
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[tuple[np.ndarray, ...]] = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),) * 2]
     step = max(1, _BLOCK // max(len(days), 1))
     for lo in range(0, len(rows), step):
         r = rows[lo : lo + step]
@@ -427,8 +428,7 @@ def _scored(
         else:
             i, j = np.nonzero(ok)
         parts.append((r[i], days[j], c[i, j], b[i, j]))
-    r, day, c, b = (np.concatenate([p[k] for p in parts]) for k in range(4)) if parts else (
-        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))  # fmt: skip
+    r, day, c, b = (np.concatenate([p[k] for p in parts]) for k in range(4))
     return pd.DataFrame(
         {
             "model_id": curves.model_ids[r].astype(object),
