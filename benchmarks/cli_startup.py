@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,15 +50,19 @@ def build_demo(directory: Path) -> Path:
     return db
 
 
-def timed(args: list[str], runs: int) -> list[float]:
-    """Seconds of ``runs`` fresh processes after one untimed warm-up (page cache, .pyc)."""
-    times = []
+def timed(args: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` fresh processes after one untimed warm-up (page cache)."""
+    wall, cpu = [], []
     for i in range(runs + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(args, cwd=ROOT, env=_env(), check=True, capture_output=True)
+        elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if i:
-            times.append(time.perf_counter() - started)
-    return times
+            wall.append(elapsed)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall, cpu
 
 
 def import_profile(args: list[str], top: int = 12) -> dict[str, object]:
@@ -95,9 +100,10 @@ def measure(runs: int = 5) -> dict[str, object]:
             "top_table": [*top, "--format", "table"],
             "version": [*_ram(), "--version"],
         }
-        medians = {}
+        medians, cpu = {}, {}
         for name, args in commands.items():
-            medians[name] = statistics.median(timed(args, runs))
+            wall_runs, cpu_runs = timed(args, runs)
+            medians[name], cpu[name] = statistics.median(wall_runs), statistics.median(cpu_runs)
         profile = import_profile(top)
         floor_profile = import_profile(commands["floor"])
     return {
@@ -107,6 +113,8 @@ def measure(runs: int = 5) -> dict[str, object]:
         "cli_top_table_seconds": round(medians["top_table"], 3),
         "cli_data_stack_seconds": round(medians["data_stack"], 3),
         "cli_version_seconds": round(medians["version"], 3),
+        "cpu_seconds": {name: round(seconds, 3) for name, seconds in cpu.items()},
+        "cli_top_vs_floor_cpu": round(cpu["top"] / cpu["floor"], 2),
         "runs": runs,
         "top_imports": profile,
         "floor_imports": floor_profile,

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import re
 import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from benchmarks.synth import generate
 from ram import metric
@@ -39,12 +42,25 @@ def _reset_peak() -> bool:
     return True
 
 
-def run_once(panel_obs: object, panel_models: object) -> float:
-    """Seconds of curves + baselines of every class + scores at every milestone."""
-    started = time.perf_counter()
-    result = metric.compute(panel_obs, panel_models)  # type: ignore[arg-type]
-    result.scores()
-    return time.perf_counter() - started
+def run_once(obs: pd.DataFrame, models: pd.DataFrame) -> tuple[float, float]:
+    """Wall and CPU seconds of curves + baselines of every class + scores at every milestone."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    metric.compute(obs, models).scores()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def phases(obs: pd.DataFrame, models: pd.DataFrame) -> dict[str, float]:
+    """The same computation through the public steps ``compute`` chains, timed one by one."""
+    params = metric.RamParams()
+    t0 = time.perf_counter()
+    curves = metric.build_curves(obs, models, None, params.max_gap_days, params.max_day)
+    t1 = time.perf_counter()
+    baselines = metric.compute_baselines(curves, models, params.method, params.top_n)
+    t2 = time.perf_counter()
+    metric.score(curves, models, baselines, params.milestones)
+    t3 = time.perf_counter()
+    steps = {"curves": t1 - t0, "baselines": t2 - t1, "scores": t3 - t2}
+    return {name: round(seconds, 3) for name, seconds in steps.items()}
 
 
 def measure(n_models: int, n_days: int = 730, repeat: int = 3) -> dict[str, Any]:
@@ -58,20 +74,24 @@ def measure(n_models: int, n_days: int = 730, repeat: int = 3) -> dict[str, Any]
     exact = _reset_peak()
     runs = [run_once(panel.obs, panel.models) for _ in range(repeat)]
     peak = _status_mb("VmHWM") if exact else None
-    seconds = statistics.median(runs)
+    seconds = statistics.median(r[0] for r in runs)
     return {
         "n_models": n_models,
         "n_days": n_days,
         "obs_rows": panel.rows,
         "generate_seconds": round(generated, 3),
         "seconds": round(seconds, 4),
-        "runs": [round(r, 4) for r in runs],
+        "cpu_seconds": round(statistics.median(r[1] for r in runs), 4),
+        "runs": [round(r[0], 4) for r in runs],
+        "phases": phases(panel.obs, panel.models),
         "us_per_model": round(seconds / n_models * 1e6, 2),
+        "cpu_us_per_model": round(statistics.median(r[1] for r in runs) / n_models * 1e6, 2),
         "ns_per_obs_row": round(seconds / panel.rows * 1e9, 2),
         "input_mb": round(input_mb, 1),
         "rss_before_mb": None if before is None else round(before, 1),
         "peak_rss_mb": None if peak is None else round(peak, 1),
         "peak_extra_mb": None if peak is None or before is None else round(peak - before, 1),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
     }
 
 
