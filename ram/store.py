@@ -122,7 +122,9 @@ def connect(
         try:
             con = duckdb.connect(str(path), read_only=read_only)
             # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt CSV/JSON.
-            con.execute("SET enable_progress_bar = false")
+            # In a Jupyter kernel without ipywidgets it is off already and DuckDB refuses any SET.
+            if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+                con.execute("SET enable_progress_bar = false")
             return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc) or time.monotonic() >= deadline:
