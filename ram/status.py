@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +17,8 @@ from ram.store import Store
 
 SPIKE_RATIO = 10.0  # a 30-day count that jumps tenfold from one observation to the next
 SPIKE_MIN_DOWNLOADS = 10_000
+FAILURE_RUNS = 5  # how many recent snapshot runs ``ram status`` looks back on for failures
+FAILURE_COLUMNS = ["target", "kind", "runs_failed", "last_failed", "error", "run_id"]
 
 
 @dataclass
@@ -24,8 +29,9 @@ class Status:
     counts: dict[str, int]
     latest_obs: dt.date | None
     runs: pd.DataFrame
-    freshness: pd.DataFrame  # per org: models, last observation, days behind the newest
+    freshness: pd.DataFrame  # per org: models, last observation, days behind, recent failures
     flags: pd.DataFrame  # model_id, flag, obs_date, detail
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
 
 
 def spikes(obs: pd.DataFrame) -> pd.DataFrame:
@@ -44,35 +50,96 @@ def spikes(obs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def vanished(obs: pd.DataFrame, tracked: set[str]) -> pd.DataFrame:
-    """Tracked models missing from the latest live snapshot although earlier ones had them."""
+def vanished(
+    obs: pd.DataFrame, tracked: set[str], snapshots: Sequence[SnapshotRun] = ()
+) -> pd.DataFrame:
+    """Tracked models missing from the latest live snapshot although earlier ones had them.
+
+    With the ``snapshots`` runs of that day, only models whose org was listed (or that the Hub
+    answered 404 for) count: an org that failed or was not asked has not vanished.
+    """
     live = obs[obs["source"] == "hub"]
     if live.empty:
         return pd.DataFrame(columns=["model_id", "flag", "obs_date", "detail"])
     newest = live["obs_date"].max()
     last = live.groupby("model_id")["obs_date"].max()
     gone = last[(last < newest) & last.index.isin(list(tracked))]
+    missing: set[str] = set()
+    day = [r.details for r in snapshots if r.started_at.date() == pd.Timestamp(newest).date()]
+    if day:
+        listed = {o.lower() for d in day for o in d.get("org_counts", {})}
+        missing = {m for d in day for m in d.get("missing_ids", [])}
+        orgs = gone.index.str.split("/").str[0].str.lower()
+        gone = gone[orgs.isin(list(listed)) | gone.index.isin(list(missing))]
     return pd.DataFrame(
         {
             "model_id": gone.index,
             "flag": "vanished",
             "obs_date": gone.to_numpy(),
-            "detail": [f"last seen live {pd.Timestamp(d).date()}" for d in gone.to_numpy()],
+            "detail": [
+                f"last seen live {pd.Timestamp(d).date()}"
+                + ("; the Hub answers 404" if m in missing else "")
+                for m, d in zip(gone.index, gone.to_numpy(), strict=True)
+            ],
         }
     )
 
 
-def collect_status(cfg: Config, db: Path) -> Status:
-    """Gather counts, the recent runs, per-org freshness and data-quality flags."""
-    from ram.api import load_models
+@dataclass(frozen=True)
+class SnapshotRun:
+    """One live snapshot run with its ``details`` parsed."""
 
-    with Store.open(db, read_only=True) as store:
-        counts = store.counts()
-        latest = store.latest_obs_date()
-        runs = store.runs(10)
-        obs = store.observations()
-        models = load_models(store, cfg)
-    tracked = set(models.loc[models["tracked"], "model_id"])
+    run_id: str
+    started_at: dt.datetime  # naive UTC, as stored
+    status: str
+    details: dict[str, Any]
+
+
+def snapshot_runs(store: Store, limit: int = FAILURE_RUNS) -> list[SnapshotRun]:
+    """The newest live snapshot runs, newest first."""
+    rows = store.con.execute(
+        "SELECT run_id, started_at, status, details FROM runs WHERE kind = 'snapshot' "
+        "ORDER BY started_at DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [SnapshotRun(str(r), s, str(st), _details(d)) for r, s, st, d in rows]
+
+
+def _details(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def failures(snapshots: Sequence[SnapshotRun]) -> pd.DataFrame:
+    """What failed in the recent snapshot runs: orgs, repo lookups and repos gone from the Hub,
+    each with how many of those runs it failed in and its latest message."""
+    rows = []
+    for run in snapshots:  # newest first: the first row of each target is its latest
+        d = run.details
+        items = [
+            *(("org", k, v) for k, v in d.get("failed_orgs", {}).items()),
+            *(("repo", k, v) for k, v in d.get("failed_ids", {}).items()),
+            *(("gone", k, "not found on the Hub (404)") for k in d.get("missing_ids", [])),
+        ]
+        for kind, target, error in items:
+            rows.append((target, kind, run.started_at, error, run.run_id))
+    if not rows:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=["target", "kind", "last_failed", "error", "run_id"])
+    counts = frame.groupby(["target", "kind"]).size().rename("runs_failed")
+    latest = frame.drop_duplicates(["target", "kind"]).join(counts, on=["target", "kind"])
+    latest = latest.sort_values(
+        ["runs_failed", "last_failed", "target"], ascending=[False, False, True]
+    )
+    return latest[FAILURE_COLUMNS].reset_index(drop=True)
+
+
+def _freshness(obs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
+    """Per org: models observed, last observation, days behind, recent failures (failing first)."""
+    columns = ["org", "models", "last_obs", "days_behind", "failures", "last_error"]
     if obs.empty:
         fresh = pd.DataFrame(columns=["org", "models", "last_obs", "days_behind"])
     else:
@@ -80,9 +147,39 @@ def collect_status(cfg: Config, db: Path) -> Status:
         last["org"] = last["model_id"].str.split("/").str[0]
         fresh = last.groupby("org").agg(models=("model_id", "count"), last_obs=("last_obs", "max"))
         fresh["days_behind"] = (obs["obs_date"].max() - fresh["last_obs"]).dt.days
-        fresh = fresh.reset_index().sort_values(["days_behind", "org"], ascending=[False, True])
+        fresh = fresh.reset_index()
         fresh["last_obs"] = fresh["last_obs"].dt.date
+    orgs = failed[failed["kind"] == "org"].set_index("target")
+    absent = [o for o in orgs.index if o not in set(fresh["org"])]
+    if absent:  # failed before any of their rows landed
+        extra = pd.DataFrame({"org": absent, "models": 0, "last_obs": None, "days_behind": None})
+        fresh = pd.concat([fresh, extra], ignore_index=True) if len(fresh) else extra
+    fresh["failures"] = fresh["org"].map(orgs["runs_failed"]).fillna(0).astype("int64")
+    fresh["last_error"] = fresh["org"].map(orgs["error"])
+    fresh["days_behind"] = pd.array(fresh["days_behind"].tolist(), dtype="Int64")
+    fresh = fresh.sort_values(
+        ["failures", "days_behind", "org"], ascending=[False, False, True], na_position="first"
+    )
+    return fresh[columns].reset_index(drop=True)
+
+
+def collect_status(cfg: Config, db: Path) -> Status:
+    """Gather counts, the recent runs, per-org freshness, snapshot failures and quality flags."""
+    from ram.api import load_models
+
+    with Store.open(db, read_only=True) as store:
+        counts = store.counts()
+        latest = store.latest_obs_date()
+        runs = store.runs(10)
+        snapshots = snapshot_runs(store)
+        obs = store.observations()
+        models = load_models(store, cfg)
+    tracked = set(models.loc[models["tracked"], "model_id"])
+    failed = failures(snapshots)
+    fresh = _freshness(obs, failed)
     restated = metric.find_restatements(obs)
+    latest_run = snapshots[0].run_id if snapshots else None
+    lookups = failed[(failed["kind"] == "repo") & (failed["run_id"] == latest_run)]
     flags = pd.concat(
         [
             pd.DataFrame(
@@ -97,10 +194,18 @@ def collect_status(cfg: Config, db: Path) -> Status:
                 }
             ),
             spikes(obs),
-            vanished(obs, tracked),
+            vanished(obs, tracked, snapshots),
+            pd.DataFrame(
+                {
+                    "model_id": lookups["target"],
+                    "flag": "lookup failed",
+                    "obs_date": pd.to_datetime(lookups["last_failed"]).dt.normalize(),
+                    "detail": lookups["error"],
+                }
+            ),
         ],
         ignore_index=True,
     )
     if len(flags):
         flags["obs_date"] = pd.to_datetime(flags["obs_date"]).dt.date
-    return Status(db, counts, latest, runs, fresh.reset_index(drop=True), flags)
+    return Status(db, counts, latest, runs, fresh, flags, failed)

@@ -1,0 +1,352 @@
+"""Run snapshots on a cron schedule with APScheduler 3.x: catch-up, one instance, clean stop.
+
+A lock file next to the database keeps a second scheduler from starting; a scheduler that
+starts after a missed run snapshots at once; SIGINT/SIGTERM stop it after the running snapshot
+has been saved.  Each run is one log line on stderr (never the token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from ram.config import Config
+from ram.errors import BadInput, ConfigError, EmptyStore, LockHeld, RamError
+from ram.snapshot import SnapshotSummary, run_snapshot
+from ram.store import Store
+
+log = logging.getLogger("ram.scheduler")
+
+# Crontab counts weekdays from Sunday (0 and 7); APScheduler 3.x counts from Monday, so numbers
+# are turned into names, which mean the same to both.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# How far back to look for the cron's previous fire time; wider only when nothing fired.
+_LOOKBACK = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367, 1462, 11_000))
+_POLL_SECONDS = 0.1
+
+
+def lock_path(db: Path) -> Path:
+    return Path(f"{db}.schedule.lock")
+
+
+def _weekday(text: str, field: str) -> int:
+    t = text.strip().lower()
+    if t in _CRON_DAYS:
+        return _CRON_DAYS.index(t)
+    if t.isdigit() and 0 <= int(t) <= 7:
+        return int(t)
+    raise ValueError(f"weekday {text!r} in {field!r} is not 0-7 or sun-sat")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab weekday field (0 or 7 = Sunday) as APScheduler weekday names."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for item in field.split(","):
+        body, slash, step_text = item.partition("/")
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"step {step_text!r} in {field!r} is not a positive number")
+        step = int(step_text) if slash else 1
+        if body == "*":
+            lo, hi = 0, 6
+        elif "-" in body:
+            a, b = body.split("-", 1)
+            lo, hi = _weekday(a, field), _weekday(b, field)
+        else:
+            lo = _weekday(body, field)
+            hi = 6 if slash else lo
+        if lo > hi:
+            raise ValueError(f"weekday range {body!r} in {field!r} runs backwards")
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    return ",".join(_CRON_DAYS[d] for d in sorted(days))
+
+
+def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> CronTrigger:
+    """A ``CronTrigger`` for a standard 5-field crontab line in ``timezone``."""
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"schedule.timezone {timezone!r} is not a known time zone; "
+            "use e.g. UTC or Europe/Berlin"
+        ) from None
+    fields = expr.split()
+    if len(fields) != 5:
+        raise BadInput(
+            f"{origin} {expr!r}: a cron line has 5 fields: minute hour day month weekday, "
+            "e.g. '17 6 * * *'"
+        )
+    minute, hour, day, month, weekday = fields
+    try:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=crontab_weekdays(weekday),
+            timezone=tz,
+        )
+    except ValueError as exc:
+        raise BadInput(f"{origin} {expr!r} is not a valid cron line: {exc}") from None
+
+
+def previous_fire_time(trigger: BaseTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The trigger's latest fire time at or before ``now`` (None if it never fired lately)."""
+    for window in _LOOKBACK:
+        fire = trigger.get_next_fire_time(None, now - window)
+        if fire is None or fire > now:
+            continue
+        while True:
+            later = trigger.get_next_fire_time(None, fire + dt.timedelta(seconds=1))
+            if later is None or later > now:
+                return fire
+            fire = later
+    return None
+
+
+def last_good_run(db: Path) -> dt.datetime | None:
+    """Start (UTC) of the newest ``ok``/``partial`` snapshot of every tracked org."""
+    import json
+
+    if not Path(db).exists():
+        return None
+    try:
+        with Store.open(db, read_only=True) as store:
+            rows = store.con.execute(
+                "SELECT started_at, details FROM runs WHERE kind = 'snapshot' "
+                "AND status IN ('ok', 'partial') ORDER BY started_at DESC LIMIT 100"
+            ).fetchall()
+    except EmptyStore:
+        return None
+    for started, details in rows:
+        if json.loads(details or "{}").get("restricted_to") is None:  # not an --orgs run
+            return started.replace(tzinfo=dt.UTC)
+    return None
+
+
+def needs_catch_up(trigger: BaseTrigger, last_good: dt.datetime | None, now: dt.datetime) -> bool:
+    """True when the cron has fired since the last good snapshot (or there never was one)."""
+    if last_good is None:
+        return True
+    previous = previous_fire_time(trigger, now)
+    return previous is not None and last_good < previous
+
+
+@contextlib.contextmanager
+def schedule_lock(db: Path) -> Iterator[Path]:
+    """Hold ``<db>.schedule.lock`` (flock) for one scheduler; a second one gets ``LockHeld``."""
+    path = lock_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise LockHeld(
+                f"another scheduler (pid {holder}) is already running for {db} "
+                f"(lock {path}); stop it first or use another --db"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (the CLI tests swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per event on stderr, UTC timestamps; APScheduler only for its warnings."""
+    handler = _Stderr()
+    formatter = logging.Formatter("%(asctime)sZ %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    for name, lvl in (("ram", level), ("apscheduler", logging.WARNING)):
+        logger = logging.getLogger(name)
+        logger.setLevel(lvl)
+        if not any(isinstance(h, _Stderr) for h in logger.handlers):
+            logger.addHandler(handler)
+        logger.propagate = name != "apscheduler"
+
+
+def log_summary(summary: SnapshotSummary) -> None:
+    """The run's one log line: info when ok, warning when partial, error when failed."""
+    line = summary.line()
+    if summary.status == "ok":
+        log.info(line)
+    else:
+        failed = summary.run.error_summary if summary.run is not None else None
+        log.log(
+            logging.WARNING if summary.status == "partial" else logging.ERROR,
+            "%s; %s",
+            line,
+            failed or "nothing could be fetched",
+        )
+
+
+def run_logged(
+    cfg: Config, db: Path, endpoint: str | None = None, token: str | bool | None = None
+) -> SnapshotSummary | None:
+    """One snapshot, logged; errors become a log line so the scheduler keeps running."""
+    try:
+        summary = run_snapshot(cfg, db, endpoint=endpoint, token=token)
+    except RamError as exc:
+        log.error("snapshot failed: %s", exc)
+        return None
+    except Exception as exc:  # a bug must not stop the schedule; the next run may succeed
+        text = " ".join(str(exc).split())[:300]
+        log.error("snapshot crashed: %s: %s", type(exc).__name__, text)
+        log.debug("traceback of the crashed snapshot", exc_info=True)
+        return None
+    log_summary(summary)
+    return summary
+
+
+class SnapshotScheduler:
+    """A ``BlockingScheduler`` with one coalescing snapshot job; ``start`` blocks until ``stop``."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        db: Path,
+        trigger: BaseTrigger,
+        *,
+        endpoint: str | None = None,
+        token: str | bool | None = None,
+    ) -> None:
+        self.cfg, self.db, self.trigger = cfg, db, trigger
+        self.endpoint, self.token = endpoint, token
+        self.summaries: list[SnapshotSummary | None] = []
+        self.finished = threading.Event()  # set after each run (tests wait on it)
+        self.closed = threading.Event()  # set once start() has returned
+        self._stopping = False
+        self._executor = ThreadPoolExecutor(max_workers=1)
+        self.scheduler = BlockingScheduler(
+            timezone=getattr(trigger, "timezone", dt.UTC),
+            executors={"default": self._executor},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": cfg.schedule.misfire_grace_seconds,
+            },
+        )
+
+    def _job(self) -> None:
+        if self._stopping:
+            return
+        self.summaries.append(run_logged(self.cfg, self.db, self.endpoint, self.token))
+        job = self.scheduler.get_job("snapshot")
+        if job is not None and job.next_run_time is not None:
+            log.info("next snapshot at %s", job.next_run_time.isoformat(timespec="seconds"))
+        self.finished.set()
+
+    def start(self, catch_up: bool | None = None) -> None:
+        """Schedule the job (at once when a run was missed) and run until ``stop``."""
+        now = dt.datetime.now(dt.UTC)
+        last = last_good_run(self.db)
+        if catch_up is None:
+            catch_up = needs_catch_up(self.trigger, last, now)
+        kwargs: dict[str, Any] = {"next_run_time": now} if catch_up else {}
+        self.scheduler.add_job(
+            self._job, self.trigger, id="snapshot", name="snapshot", replace_existing=True, **kwargs
+        )
+        last_text = last.isoformat(timespec="seconds") if last else "never"
+        log.info(
+            "scheduler started (pid %d): %s; last good snapshot %s; %s",
+            os.getpid(),
+            self.trigger,
+            last_text,
+            "catch-up snapshot now" if catch_up else "waiting for the next fire time",
+        )
+        try:
+            self.scheduler.start()
+            self._executor.shutdown(wait=True)  # the running snapshot finishes and is saved
+        finally:
+            self.closed.set()
+        log.info("scheduler stopped")
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Stop after the running snapshot (if any) has finished; callable from any thread,
+        and again until the scheduler has stopped (a stop before it started takes effect)."""
+        if not self._stopping:
+            self._stopping = True
+            log.info("%s: stopping after the running snapshot finishes", reason)
+        if self.scheduler.running:
+            self.scheduler.remove_all_jobs()
+            self.scheduler.shutdown(wait=False)
+
+
+def serve(
+    cfg: Config,
+    db: Path,
+    *,
+    cron: str | None = None,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+) -> None:
+    """Run the schedule in the foreground until SIGINT/SIGTERM; one scheduler per database."""
+    origin = "--cron" if cron else f"{cfg.path or 'config'}: schedule.cron"
+    trigger = crontab_trigger(cron or cfg.schedule.cron, cfg.schedule.timezone, origin)
+    with schedule_lock(db):
+        sched = SnapshotScheduler(cfg, db, trigger, endpoint=endpoint, token=token)
+        received: list[int] = []
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            received.append(signum)  # only a note here: APScheduler is driven from a thread
+
+        def watch() -> None:
+            while not sched.closed.wait(_POLL_SECONDS):
+                if received:
+                    sched.stop(signal.Signals(received[0]).name)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        watcher = threading.Thread(target=watch, name="ram-signals", daemon=True)
+        watcher.start()
+        try:
+            sched.start()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def run_once(
+    cfg: Config, db: Path, endpoint: str | None = None, token: str | bool | None = None
+) -> SnapshotSummary | None:
+    """``ram schedule --once``: one logged snapshot under the scheduler's lock."""
+    with schedule_lock(db):
+        return run_logged(cfg, db, endpoint, token)
