@@ -259,6 +259,7 @@ def status(fmt: FormatOption = None) -> None:
             "runs": records(st.runs),
             "freshness": records(st.freshness),
             "flags": records(st.flags),
+            "failures": records(st.failures),
         }
         print(json.dumps(payload, indent=1, default=str))
         return
@@ -268,6 +269,8 @@ def status(fmt: FormatOption = None) -> None:
     emit(runs, f, title="Recent runs", meta=meta)
     if f == "table":
         emit(st.freshness.head(20), f, title="Freshness per org (stalest first)")
+        if len(st.failures):
+            emit(st.failures.head(30), f, title=f"Recent snapshot failures ({len(st.failures)})")
         emit(st.flags.head(50), f, title=f"Data-quality flags ({len(st.flags)})")
 
 
