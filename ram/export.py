@@ -6,6 +6,7 @@ Nothing here loads from a CDN: MathJax is off and plotly.js comes from the insta
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -87,6 +88,8 @@ def write_images(jobs: Sequence[tuple[go.Figure, Path]], *, scale: float = 2.0) 
     if not jobs:
         return []
     browser = find_browser()
+    # choreographer logs tracebacks for browser chatter it ignores; the outcome is checked below.
+    logging.getLogger("choreographer").setLevel(logging.CRITICAL)
     specs = [_image_spec(fig, path, scale) for fig, path in jobs]
     try:
         kaleido.write_fig_from_object_sync(
