@@ -401,7 +401,7 @@ def test_score_columns_rows_and_order() -> None:
     ]
 
 
-def test_score_skips_a_zero_baseline_and_days_past_age() -> None:
+def test_score_skips_a_zero_baseline() -> None:
     obs = linear_panel({"a": (0, 0, 4)})
     models = model_frame({"a": 0})
     result = compute(obs, models, RamParams(top_n=1, max_day=10))
