@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-EXAMPLE = SHARED / "ram-example"
+EXAMPLE = ROOT / "tests" / "data" / "ram-example"  # a copy of shared/ram-example
 SAMPLE = ROOT / "snapshots" / "sample" / "hf_downloads_30d_2024H2.csv.gz"
 
 

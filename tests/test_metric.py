@@ -28,7 +28,7 @@ from ram.metric import (
     size_class_of,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "ram-example"
+EXAMPLE = Path(__file__).resolve().parent / "data" / "ram-example"
 R = date(2025, 1, 1)
 NAN = math.nan
 PROPS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
