@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 # Before huggingface_hub is imported: no telemetry, no token, no cache outside a temp dir.
@@ -23,7 +24,7 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="ram-bench-hf-"))
 
 from huggingface_hub import HfApi
 
-from collectors.hub import EXPAND, fetch_snapshot
+from collectors.hub import EXPAND
 from tests.fakehub import FakeHub
 from tests.fakehub_data import populate
 
@@ -31,23 +32,29 @@ WORKERS = 4  # config.yaml's collector.max_workers
 
 
 def snapshot(latency: float) -> dict[str, Any]:
-    """One ``fetch_snapshot`` of the default catalog; requests as the server counted them."""
-    with FakeHub(latency=latency) as hub:
-        catalog = populate(hub)
+    """One ``ram snapshot`` (fetch and save) of the default tracked set; requests as the server
+    counted them."""
+    import tempfile
+
+    from ram import catalog as cat
+    from ram.config import Config
+    from ram.snapshot import run_snapshot
+
+    cfg = Config()
+    with FakeHub(latency=latency) as hub, tempfile.TemporaryDirectory() as tmp:
+        populate(hub)
         hub.reset_counts()
         started = time.perf_counter()
-        result = fetch_snapshot(
-            catalog.orgs, catalog.tracked_ids, endpoint=hub.url, token=False, max_workers=WORKERS
-        )
+        summary = run_snapshot(cfg, Path(tmp) / "bench.duckdb", endpoint=hub.url, token=False)
         seconds = time.perf_counter() - started
         return {
-            "orgs": len(catalog.orgs),
-            "tracked_models": len(catalog.tracked_ids),
+            "orgs": len(cat.tracked_orgs(cfg)),
+            "tracked_models": len(cat.tracked_ids(cfg)),
             "repos_on_hub": len(hub.repos),
-            "models_fetched": len(result.models),
-            "status": result.status,
+            "models_fetched": summary.models,
+            "status": summary.status,
             "requests_server": hub.requests,
-            "requests_counted": result.requests,
+            "requests_counted": summary.requests,
             "requests_by_kind": {
                 "listing": hub.requests_by_path["/api/models"],
                 "other": hub.requests - hub.requests_by_path["/api/models"],

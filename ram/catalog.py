@@ -85,11 +85,12 @@ def load_catalog() -> Catalog:
 
 
 def tracked_orgs(cfg: Config) -> list[str]:
-    """Orgs whose new releases are discovered at each snapshot."""
+    """Orgs whose new releases are discovered at each snapshot: those with catalog repos, plus
+    ``tracking.orgs``.  The catalog's region table names more orgs; it only gives regions, so
+    listing those orgs (one request each) is opt-in through ``tracking.orgs``."""
     orgs: set[str] = set(cfg.tracking.orgs)
     if cfg.tracking.use_catalog:
-        cat = load_catalog()
-        orgs |= set(cat.regions) | set(cat.orgs)
+        orgs |= set(load_catalog().orgs)
     return sorted(orgs, key=str.lower)
 
 
