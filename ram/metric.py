@@ -159,7 +159,7 @@ def _observations(
         idx = np.r_[ids.get_indexer(pd.Index(uniques, dtype=object).astype(str)), -1][codes]
         day = _days(part["obs_date"])
         with np.errstate(invalid="ignore"):
-            since = day - np.where(idx >= 0, release[idx], np.nan)
+            since = day - (np.where(idx >= 0, release[idx], np.nan) if len(release) else np.nan)
             rows = np.flatnonzero((day <= as_of_day) & (since >= 0))
         k = len(rows)
         sel = slice(None) if k == len(part) else rows  # the usual case: no copies
