@@ -1,8 +1,9 @@
 """The Relative Adoption Metric of RAM_SPEC.md: cumulative curves, size-class baselines, scores.
 
-Pure and vectorised (numpy across models; Python loops only over observation rank, size class
-or blocks): frames in, arrays and frames out, no I/O.  Dates in output frames are
-``datetime64[ns]`` at midnight.
+Pure and vectorised (numpy across models; Python loops only over size class or blocks): frames
+in, arrays and frames out, no I/O.  The curves (§2) are built in ``ram.curves`` and re-exported
+here with everything else of the formula.  Dates in output frames are ``datetime64[ns]`` at
+midnight.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ram.errors import BadInput, EmptyStore
+from ram.curves import UNKNOWN, Curves, build_curves, is_grouped, last_of_day, running_max
+from ram.curves import counts as _counts
+from ram.curves import day_of as _day_of
+from ram.curves import days_since_epoch as _days
+from ram.curves import models_table as _models
+from ram.curves import observed_at as _observed_at
+from ram.errors import BadInput
+
+__all__ = [
+    "BASELINE_COLUMNS", "COARSE_SCHEME", "DEFAULT_MILESTONES", "DEFAULT_SCHEME", "METHODS",
+    "SCORE_COLUMNS", "UNKNOWN", "Curves", "RamParams", "RamResult", "SizeScheme", "build_curves",
+    "compute", "compute_baselines", "find_restatements", "latest", "score", "size_class_of",
+]  # fmt: skip
 
 DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
 METHODS = ("cutoff", "median")
-UNKNOWN = "unknown"
 SizeScheme = Sequence[tuple[str, float, float | None]]
 DEFAULT_SCHEME: tuple[tuple[str, float, float | None], ...] = (
     ("<1B", 0.0, 1.0),
@@ -40,9 +52,7 @@ SCORE_COLUMNS = [
     "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline", "ram",
 ]  # fmt: skip
 BASELINE_COLUMNS = ["size_class", "day", "baseline", "n_models"]
-_WINDOW_DAYS = 30
 _BLOCK = 1 << 22  # cells per vectorised block: bounds temporaries at ~100 MB whatever the input
-_CHUNK = 1 << 22  # observation rows parsed at once, for the same reason
 
 
 @dataclass(frozen=True)
@@ -64,27 +74,6 @@ class RamParams:
             raise BadInput("milestone days must be >= 1")
 
 
-@dataclass
-class Curves:
-    """Every model's C(d) on days 0..max_day (NaN where undefined), in ``model_ids`` order."""
-
-    model_ids: np.ndarray
-    values: np.ndarray
-    last_value: np.ndarray
-    as_of: date
-
-    def frame(self) -> pd.DataFrame:
-        """Long form of the defined cells: model_id, day, cumulative_downloads."""
-        rows, days = np.nonzero(~np.isnan(self.values))
-        return pd.DataFrame(
-            {
-                "model_id": self.model_ids[rows],
-                "day": days.astype(np.int64),
-                "cumulative_downloads": self.values[rows, days],
-            }
-        )
-
-
 def size_class_of(params_b: float | None, scheme: SizeScheme = DEFAULT_SCHEME) -> str:
     """Label of the half-open range ``[min, max)`` holding ``params_b``; ``unknown`` if none."""
     if params_b is None or (isinstance(params_b, float) and math.isnan(params_b)):
@@ -93,231 +82,6 @@ def size_class_of(params_b: float | None, scheme: SizeScheme = DEFAULT_SCHEME) -
         if params_b >= low and (high is None or params_b < high):
             return label
     return UNKNOWN
-
-
-def _days(col: pd.Series) -> np.ndarray:
-    """Date-likes (any datetime64 unit, tz-aware -> UTC, python dates) as float days since epoch."""
-    if isinstance(col.dtype, np.dtype) and col.dtype.kind == "M":
-        raw = col.to_numpy()
-    else:
-        raw = pd.to_datetime(col, utc=True).dt.tz_localize(None).to_numpy()
-    days = raw.astype("datetime64[D]").view(np.int64)
-    out = days.astype(np.float64)
-    out[days == np.iinfo(np.int64).min] = np.nan  # NaT
-    return out
-
-
-def _day_of(d: date) -> int:
-    return int(np.datetime64(pd.Timestamp(d).date(), "D").astype(np.int64))
-
-
-def _counts(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A count column as float64 with NaN for unknown (accepts float NaN and nullable Int64)."""
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    num = pd.to_numeric(frame[column], errors="coerce")
-    return num.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _models(models: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
-    """Validated model table as (ids index, release day, size class, in_pool)."""
-    missing = {"model_id", "release_date", "size_class"} - set(models.columns)
-    if missing:
-        raise BadInput(f"models frame lacks column(s): {', '.join(sorted(missing))}")
-    ids = pd.Index(models["model_id"].astype(str).to_numpy(dtype=object), dtype=object)
-    if ids.has_duplicates:
-        raise BadInput(f"duplicate model_id in models: {ids[ids.duplicated()][0]}")
-    cls = models["size_class"].astype(object).where(models["size_class"].notna(), UNKNOWN)
-    pool = models["in_pool"] if "in_pool" in models.columns else pd.Series(True, index=models.index)
-    in_pool = pool.astype(object).where(pool.notna(), False).to_numpy(dtype=bool)
-    release = _days(models["release_date"].reset_index(drop=True))
-    return ids, release, cls.astype(str).to_numpy(dtype=object), in_pool
-
-
-def _observed_at(frame: pd.DataFrame) -> np.ndarray:
-    """``observed_at`` as int64 nanoseconds, NaT first: the tie-break between rows of one day."""
-    col = frame["observed_at"]
-    if not (isinstance(col.dtype, np.dtype) and col.dtype.kind == "M"):
-        col = pd.to_datetime(col, utc=True).dt.tz_localize(None)
-    return col.to_numpy().astype("datetime64[ns]").view(np.int64)
-
-
-def _observations(
-    obs: pd.DataFrame, ids: pd.Index, release: np.ndarray, as_of_day: int
-) -> tuple[np.ndarray, ...]:
-    """Rows that can count (known model, 0 <= d, date <= as-of) as compact arrays in frame order.
-
-    Returns model row, d, all-time count, observed_at key (or empty) and, sparse, the positions and
-    30-day counts of rows without an all-time count; parsed in chunks to bound peak memory."""
-    n = len(obs)
-    m, d, total = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
-    tie = np.empty(n if "observed_at" in obs.columns else 0, np.int64)
-    wpos, wval, size = [np.zeros(0, np.int64)], [np.zeros(0)], 0
-    for lo in range(0, n, _CHUNK):
-        part = obs.iloc[lo : lo + _CHUNK]
-        codes, uniques = pd.factorize(part["model_id"])
-        idx = np.r_[ids.get_indexer(pd.Index(uniques, dtype=object).astype(str)), -1][codes]
-        day = _days(part["obs_date"])
-        with np.errstate(invalid="ignore"):
-            since = day - (np.where(idx >= 0, release[idx], np.nan) if len(release) else np.nan)
-            rows = np.flatnonzero((day <= as_of_day) & (since >= 0))
-        k = len(rows)
-        sel = slice(None) if k == len(part) else rows  # the usual case: no copies
-        m[size : size + k], d[size : size + k] = idx[sel], since[sel]
-        total[size : size + k] = t = _counts(part, "downloads_all_time")[sel]
-        w = _counts(part, "downloads_30d")[sel]
-        sparse = np.flatnonzero(np.isnan(t) & ~np.isnan(w))
-        wpos.append(sparse + size)
-        wval.append(w[sparse])
-        if len(tie):
-            tie[size : size + k] = _observed_at(part)[sel]
-        size += k
-    tie = tie[:size] if len(tie) else tie
-    return m[:size], d[:size], total[:size], tie, np.concatenate(wpos), np.concatenate(wval)
-
-
-def _dedup(m: np.ndarray, d: np.ndarray, tie: np.ndarray) -> np.ndarray | None:
-    """Positions of the row counting for each (model, day), grouped by model in day order.
-
-    None when the rows already are (one per model-day, each model contiguous): no sort needed."""
-    if len(m):
-        change = m[1:] != m[:-1]
-        if np.count_nonzero(change) + 1 == np.count_nonzero(np.bincount(m)) and bool(
-            np.all(change | (d[1:] > d[:-1]))
-        ):
-            return None
-    # lexsort is stable: without observed_at the frame order decides between same-day rows.
-    order = np.lexsort((tie, d, m) if len(tie) else (d, m))
-    ms, ds = m[order], d[order]
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = (ms[1:] != ms[:-1]) | (ds[1:] != ds[:-1])
-    return order[last]
-
-
-def _running_max(m: np.ndarray, v: np.ndarray) -> None:
-    """Rule 4 in place on points grouped by model in day order, in chunks of whole models."""
-    if not len(m):
-        return
-    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
-    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, len(m), _CHUNK))])
-    for lo, hi in zip(cuts, np.r_[cuts[1:], len(m)], strict=True):
-        vs, ms = v[lo:hi], m[lo:hi]
-        if np.any((vs[1:] < vs[:-1]) & (ms[1:] == ms[:-1])):  # a restated count in this chunk
-            vs[:] = pd.Series(vs).groupby(ms, sort=False).cummax().to_numpy()
-
-
-def _window_points(
-    m: np.ndarray, d: np.ndarray, w: np.ndarray, max_gap_days: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rule 3: build window-only curves point by point, vectorised across models by rank."""
-    start = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])  # m is sorted
-    groups, count = m[start], np.diff(np.r_[start, len(m)])
-    nw, slots = len(groups), int(count.max()) + 1
-    # Stored slot-major: models move through their slots roughly in step, so each rank's
-    # reads are contiguous.  Slot 0 is the anchor (0, 0).
-    days = np.zeros((slots, nw), dtype=np.int64)
-    vals = np.zeros((slots, nw))
-    built = np.ones(nw, dtype=np.int64)
-    # d - 30 only grows from one rank to the next, so each model's pointer to the last built
-    # point at or before it only moves forward: a few steps per rank instead of a search.
-    ptr = np.zeros(nw, dtype=np.int64)
-    for rank in range(slots - 1):
-        g = np.flatnonzero(count > rank)
-        day, value = d[start[g] + rank], w[start[g] + rank]
-        late = np.flatnonzero(day >= _WINDOW_DAYS)
-        gl, x = g[late], day[late] - _WINDOW_DAYS
-        while len(gl):
-            nxt = np.minimum(ptr[gl] + 1, slots - 1)
-            step = (ptr[gl] + 1 < built[gl]) & (days[nxt, gl] <= x)
-            if not step.any():
-                break
-            ptr[gl[step]] += 1
-        j = ptr[gl]
-        jn = np.minimum(j + 1, slots - 1)
-        d0, v0, d1, v1 = days[j, gl], vals[j, gl], days[jn, gl], vals[jn, gl]
-        bridged = (j + 1 < built[gl]) & (d1 - d0 <= max_gap_days)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inter = np.where(bridged, v0 + (v1 - v0) * (x - d0) / (d1 - d0), np.nan)
-        value[late] += np.where(d0 == x, v0, inter)
-        ok = ~np.isnan(value)  # skipped where C(d - 30) is undefined
-        g, day, value = g[ok], day[ok], value[ok]
-        days[built[g], g] = day
-        vals[built[g], g] = np.maximum(value, vals[built[g] - 1, g])
-        built[g] += 1
-    real = (np.arange(slots)[:, None] < built[None, :]) & (np.arange(slots) > 0)[:, None]
-    out_days, out_vals = np.ascontiguousarray(days.T)[real.T], np.ascontiguousarray(vals.T)[real.T]
-    return np.repeat(groups, built - 1), out_days, out_vals
-
-
-def _fill(values: np.ndarray, m: np.ndarray, d: np.ndarray, v: np.ndarray, gap: int) -> None:
-    """Rule 5: write points (grouped by model, day order) and bridges of gaps <= ``gap``."""
-    width = values.shape[1]
-    flat = values.reshape(-1)
-    for lo in range(0, len(m), _CHUNK):
-        mm, dd = m[lo : lo + _CHUNK], d[lo : lo + _CHUNK]
-        ok = dd < width
-        flat[mm[ok].astype(np.int64) * width + dd[ok]] = v[lo : lo + _CHUNK][ok]
-    step = np.diff(d)
-    inner = np.flatnonzero((m[1:] == m[:-1]) & (step > 1) & (step <= gap) & (d[:-1] < width - 1))
-    first = np.flatnonzero(np.r_[True, m[1:] != m[:-1]] & (d > 1) & (d <= gap))  # from anchor
-    sm, s0, s1 = (
-        np.r_[m[inner], m[first]],
-        np.r_[d[inner], 0 * first],
-        np.r_[d[inner + 1], d[first]],
-    )
-    v0, v1 = np.r_[v[inner], 0.0 * first], np.r_[v[inner + 1], v[first]]
-    seg, k = np.arange(len(sm)), 1
-    while len(seg):  # one pass per offset into the gap, every bridged gap at once
-        values[sm[seg], s0[seg] + k] = v0[seg] + (v1[seg] - v0[seg]) * k / (s1[seg] - s0[seg])
-        k += 1
-        seg = seg[(s1[seg] - s0[seg] > k) & (s0[seg] + k < width)]
-
-
-def build_curves(
-    obs: pd.DataFrame,
-    models: pd.DataFrame,
-    as_of: date | None = None,
-    max_gap_days: int = 14,
-    max_day: int = 730,
-) -> Curves:
-    """Rules 1-5 of RAM_SPEC §2 for every model of ``models`` (all-NaN rows if nothing is known)."""
-    ids, release, _, _ = _models(models)
-    if {"model_id", "obs_date"} - set(obs.columns):
-        raise BadInput("observations frame needs model_id and obs_date columns")
-    if as_of is not None:
-        as_of_day = _day_of(as_of)
-    elif obs["obs_date"].notna().any():
-        as_of_day = int(np.nanmax(_days(obs["obs_date"])))
-    else:
-        raise EmptyStore("no observations yet; run `ram snapshot` or `ram import panel` first")
-    m, d, total, tie, wpos, wval = _observations(obs, ids, release, as_of_day)
-    keep = _dedup(m, d, tie)
-    if keep is not None:
-        m, d, total = m[keep], d[keep], total[keep]
-    direct = ~np.isnan(total)
-    has_direct = np.bincount(m, weights=direct, minlength=len(ids)) > 0
-    maybe = np.flatnonzero(~direct & ~has_direct[m])
-    pos = maybe if keep is None else keep[maybe]
-    j = np.minimum(np.searchsorted(wpos, pos), max(len(wpos) - 1, 0))
-    hit = wpos[j] == pos if len(wpos) else np.zeros(len(pos), dtype=bool)
-    wm, wd, ww = m[maybe[hit]], d[maybe[hit]], wval[j[hit]]
-    if not direct.all():
-        m, d, total = m[direct], d[direct], total[direct]
-    values = np.full((len(ids), max_day + 1), np.nan)
-    values[np.flatnonzero(as_of_day - release >= 0), 0] = 0.0  # rule 1, the anchor
-    last_value = np.full(len(ids), np.nan)
-    np.maximum(total, 0.0, out=total)  # the anchor is the first point of the running maximum
-    _running_max(m, total)
-    parts = [(m, d, total)]
-    if len(wm):
-        order = np.lexsort((wd, wm))
-        parts.append(_window_points(wm[order], wd[order], ww[order], max_gap_days))
-    for pm, pday, pv in parts:
-        _fill(values, pm, pday, pv, max_gap_days)
-        final = np.r_[pm[1:] != pm[:-1], True] if len(pm) else np.zeros(0, dtype=bool)
-        last_value[pm[final]] = pv[final]
-    as_of_date: date = np.datetime64(as_of_day, "D").item()
-    return Curves(np.asarray(ids, dtype=object), values, last_value, as_of_date)
 
 
 def _align(curves: Curves, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -472,12 +236,13 @@ def find_restatements(obs: pd.DataFrame) -> pd.DataFrame:
     day, value = _days(obs["obs_date"]), _counts(obs, "downloads_all_time")
     rows = np.flatnonzero((codes >= 0) & ~np.isnan(day))
     tie = _observed_at(obs)[rows] if "observed_at" in obs.columns else np.zeros(0)
-    keep = _dedup(codes[rows], day[rows].astype(np.int64), tie)
-    rows = rows if keep is None else rows[keep]
+    m, d = codes[rows], day[rows].astype(np.int64)
+    if not is_grouped(m, d):
+        rows = rows[last_of_day(m, d, tie)]
     rows = rows[~np.isnan(value[rows])]
     m, v = codes[rows], value[rows]
     running = v.copy()
-    _running_max(m, running)
+    running_max(m, running)
     previous = np.r_[np.nan, running[:-1]][: len(m)]
     previous[np.flatnonzero(np.r_[True, m[1:] != m[:-1]][: len(m)])] = np.nan
     with np.errstate(invalid="ignore"):

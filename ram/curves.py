@@ -1,0 +1,372 @@
+"""Rules 1-5 of RAM_SPEC §2: every model's cumulative curve C(d) from its observations.
+
+Pure and vectorised (numpy across models; Python loops only over blocks of rows or of days).
+Input as ``Store.observations()`` returns it (rows grouped by model in day order, Arrow
+strings, ``datetime64`` dates, nullable integer counts) takes fast paths without sorts or
+copies; any other order or dtype gives the same curves, a little slower.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ram.errors import BadInput, EmptyStore
+
+UNKNOWN = "unknown"
+WINDOW_DAYS = 30
+CHUNK = 1 << 22  # observation rows parsed at once: bounds temporaries whatever the input
+_NAT = np.iinfo(np.int64).min
+_TICKS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000,
+                  "us": 86_400_000_000, "ns": 86_400_000_000_000}  # fmt: skip
+
+
+@dataclass
+class Curves:
+    """Every model's C(d) on days 0..max_day (NaN where undefined), in ``model_ids`` order."""
+
+    model_ids: np.ndarray
+    values: np.ndarray
+    last_value: np.ndarray
+    as_of: date
+
+    def frame(self) -> pd.DataFrame:
+        """Long form of the defined cells: model_id, day, cumulative_downloads."""
+        rows, days = np.nonzero(~np.isnan(self.values))
+        return pd.DataFrame(
+            {
+                "model_id": self.model_ids[rows],
+                "day": days.astype(np.int64),
+                "cumulative_downloads": self.values[rows, days],
+            }
+        )
+
+
+# --- frames to arrays -------------------------------------------------------------------------
+
+
+def days_since_epoch(col: pd.Series) -> np.ndarray:
+    """Date-likes (any datetime64 unit, tz-aware -> UTC, python dates) as float days; NaT: NaN."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind == "M":
+        raw = col.to_numpy()
+    else:
+        raw = pd.to_datetime(col, utc=True).dt.tz_localize(None).to_numpy()
+    unit, step = np.datetime_data(raw.dtype)
+    ticks = raw.view(np.int64)
+    if unit in _TICKS_PER_DAY and _TICKS_PER_DAY[unit] % step == 0:
+        days = ticks // (_TICKS_PER_DAY[unit] // step)  # floors, as numpy's unit casts do
+    else:
+        days = raw.astype("datetime64[D]").view(np.int64)
+    out = days.astype(np.float64)
+    out[ticks == _NAT] = np.nan
+    return out
+
+
+def day_of(d: date) -> int:
+    return int(np.datetime64(pd.Timestamp(d).date(), "D").astype(np.int64))
+
+
+def counts(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A count column as float64 with NaN for unknown (accepts float NaN and nullable Int64)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return _floats(frame[column])
+
+
+def _floats(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def models_table(models: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated model table as (ids index, release day, size class, in_pool)."""
+    missing = {"model_id", "release_date", "size_class"} - set(models.columns)
+    if missing:
+        raise BadInput(f"models frame lacks column(s): {', '.join(sorted(missing))}")
+    ids = pd.Index(models["model_id"].astype(str).to_numpy(dtype=object), dtype=object)
+    if ids.has_duplicates:
+        raise BadInput(f"duplicate model_id in models: {ids[ids.duplicated()][0]}")
+    cls = models["size_class"].astype(object).where(models["size_class"].notna(), UNKNOWN)
+    pool = models["in_pool"] if "in_pool" in models.columns else pd.Series(True, index=models.index)
+    in_pool = pool.astype(object).where(pool.notna(), False).to_numpy(dtype=bool)
+    release = days_since_epoch(models["release_date"].reset_index(drop=True))
+    return ids, release, cls.astype(str).to_numpy(dtype=object), in_pool
+
+
+def observed_at(frame: pd.DataFrame) -> np.ndarray:
+    """``observed_at`` as int64 nanoseconds, NaT first: the tie-break between rows of one day."""
+    col = frame["observed_at"]
+    if not (isinstance(col.dtype, np.dtype) and col.dtype.kind == "M"):
+        col = pd.to_datetime(col, utc=True).dt.tz_localize(None)
+    return col.to_numpy().astype("datetime64[ns]").view(np.int64)
+
+
+def _lookup(ids: pd.Index, values: np.ndarray) -> np.ndarray:
+    """Row of ``ids`` holding each value as a string; -1 when absent or missing."""
+    at = ids.get_indexer(pd.Index(values, dtype=object).astype(str))
+    at[pd.isna(values)] = -1
+    return at
+
+
+def model_rows(col: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Row of ``ids`` for every value of ``col`` (-1 for unknown or missing ids), as int32.
+
+    The store lists each model's rows together, so Arrow strings are looked up once per run of
+    equal neighbours; other layouts and dtypes are factorised."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories.to_numpy(dtype=object)
+        return np.r_[_lookup(ids, cats), -1].astype(np.int32)[col.cat.codes.to_numpy()]
+    n = len(col)
+    if isinstance(col.array, pd.arrays.ArrowExtensionArray) and n > 1:
+        arrow = col.array.__arrow_array__()
+        change = pc.fill_null(pc.not_equal(arrow[1:], arrow[:-1]), True)
+        starts = np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
+        if 4 * len(starts) <= n:
+            firsts = arrow.take(pa.array(starts)).to_numpy(zero_copy_only=False)
+            return np.repeat(_lookup(ids, firsts).astype(np.int32), np.diff(np.r_[starts, n]))
+    codes, uniques = pd.factorize(col)
+    return np.r_[_lookup(ids, np.asarray(uniques, dtype=object)), -1].astype(np.int32)[codes]
+
+
+@dataclass
+class _Rows:
+    """Observations that can count, as compact arrays (see ``_observations``)."""
+
+    m: np.ndarray  # model row (int32)
+    d: np.ndarray  # days since release (int32)
+    total: np.ndarray  # all-time count, NaN when unknown
+    src: np.ndarray | None  # frame position of each row; None when every row counts, in order
+    wpos: np.ndarray  # rows without an all-time count but with a 30-day count ...
+    wval: np.ndarray  # ... and that count
+    as_of: float  # the as-of day: given, else the latest obs_date (NaN when there is none)
+
+
+def _observations(
+    obs: pd.DataFrame, ids: pd.Index, release: np.ndarray, as_of_day: int | None
+) -> _Rows:
+    """Rows of known models dated from release to the as-of day, in frame order, by chunks."""
+    n = len(obs)
+    m, d, total = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
+    wpos, wval = [np.zeros(0, np.int64)], [np.zeros(0)]
+    src: list[tuple[int, int, np.ndarray | None]] = []
+    release_of = np.r_[release, np.nan]  # row -1, an unknown model, has no release
+    size, latest = 0, np.nan
+    for lo in range(0, n, CHUNK):
+        part = obs.iloc[lo : lo + CHUNK]
+        idx = model_rows(part["model_id"], ids)
+        day = days_since_epoch(part["obs_date"])
+        latest = np.fmax(latest, np.fmax.reduce(day)) if len(day) else latest
+        since = day - release_of[idx]
+        with np.errstate(invalid="ignore"):
+            keep = since >= 0
+            if as_of_day is not None:
+                keep &= day <= as_of_day
+        rows = None if keep.all() else np.flatnonzero(keep)
+        sel = slice(None) if rows is None else rows  # the usual case: no copies
+        k = len(part) if rows is None else len(rows)
+        m[size : size + k], d[size : size + k] = idx[sel], since[sel]
+        total[size : size + k] = t = counts(part, "downloads_all_time")[sel]
+        src.append((lo, len(part), rows))
+        sparse = np.flatnonzero(np.isnan(t))
+        if len(sparse) and "downloads_30d" in part.columns:
+            at = sparse if rows is None else rows[sparse]
+            w = _floats(part["downloads_30d"].take(at))
+            known = ~np.isnan(w)
+            wpos.append(sparse[known] + size)
+            wval.append(w[known])
+        size += k
+    positions = None
+    if any(rows is not None for _, _, rows in src):
+        positions = np.concatenate([lo + (np.arange(k) if r is None else r) for lo, k, r in src])
+    as_of = float(latest) if as_of_day is None else float(as_of_day)
+    w_at, w_val = np.concatenate(wpos), np.concatenate(wval)
+    return _Rows(m[:size], d[:size], total[:size], positions, w_at, w_val, as_of)
+
+
+def is_grouped(m: np.ndarray, d: np.ndarray) -> bool:
+    """Whether rows are one per (model, day), each model's rows together and in day order."""
+    if not len(m):
+        return True
+    change = m[1:] != m[:-1]
+    firsts = m[np.flatnonzero(np.r_[True, change])]
+    return len(np.unique(firsts)) == len(firsts) and bool(np.all(change | (d[1:] > d[:-1])))
+
+
+def last_of_day(m: np.ndarray, d: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Positions of the row counting for each (model, day), grouped by model in day order."""
+    # lexsort is stable: without observed_at the frame order decides between same-day rows.
+    order = np.lexsort((tie, d, m) if len(tie) else (d, m))
+    ms, ds = m[order], d[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (ms[1:] != ms[:-1]) | (ds[1:] != ds[:-1])
+    return order[last]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(lo[i], hi[i])``."""
+    length = hi - lo
+    return np.repeat(lo - np.cumsum(length) + length, length) + np.arange(length.sum())
+
+
+def running_max(m: np.ndarray, v: np.ndarray) -> None:
+    """Rule 4 in place on points grouped by model in day order: only models with a drop."""
+    same = m[1:] == m[:-1]
+    drop = np.flatnonzero((v[1:] < v[:-1]) & same)
+    if not len(drop):
+        return
+    firsts = np.flatnonzero(np.r_[True, ~same])
+    hit = np.unique(np.searchsorted(firsts, drop, side="right") - 1)
+    lo, hi = firsts[hit], np.r_[firsts[1:], len(m)][hit]
+    rows = _ranges(lo, hi)
+    key = np.repeat(np.arange(len(hit)), hi - lo)
+    v[rows] = pd.Series(v[rows]).groupby(key, sort=False).cummax().to_numpy()
+
+
+def window_points(
+    m: np.ndarray, d: np.ndarray, w: np.ndarray, max_gap_days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 3: window-only curves from rows grouped by model in day order (one per day).
+
+    C(d) = w(d) + C(d - 30) reads the curve only up to day d - 30 + max_gap_days, so every
+    point of a block of 30 - max_gap_days days depends on earlier blocks alone: the loop runs
+    over blocks, each vectorised across models and days."""
+    n = len(m)
+    head = np.r_[True, m[1:] != m[:-1]]
+    firsts = np.flatnonzero(head)
+    ng = len(firsts)
+    gid = np.cumsum(head) - 1
+    # Each model owns its anchor slot and one slot per row; built points fill them in order.
+    # Keys (model * span + day) stay sorted: unbuilt slots hold the model's largest key.
+    base = firsts + np.arange(ng)
+    span = int(d.max()) + 2
+    slot_gid = np.repeat(np.arange(ng), np.diff(np.r_[firsts, n]) + 1)
+    key = slot_gid * span + (span - 1)
+    key[base] = np.arange(ng) * span  # the anchor (0, 0)
+    val = np.zeros(n + ng)
+    built = np.ones(ng, dtype=np.int64)
+    width = max(1, WINDOW_DAYS - max_gap_days)
+    block = d // width
+    order = np.argsort(block, kind="stable")
+    cuts = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0, True])
+    for lo, hi in itertools.pairwise(cuts):
+        p = order[lo:hi]  # the block's rows, still grouped by model in day order
+        g, day, value = gid[p], d[p], w[p]
+        late = np.flatnonzero(day >= WINDOW_DAYS)
+        if len(late):
+            gl = g[late]
+            x = day[late] - WINDOW_DAYS
+            i = np.searchsorted(key, gl * span + x, side="right") - 1  # last point at or before x
+            j = np.minimum(i + 1, n + ng - 1)
+            d0, d1 = key[i] - gl * span, key[j] - gl * span
+            v0, v1 = val[i], val[j]
+            bridged = (i + 1 < base[gl] + built[gl]) & (d1 - d0 <= max_gap_days)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                inter = np.where(bridged, v0 + (v1 - v0) * (x - d0) / (d1 - d0), np.nan)
+            value[late] += np.where(d0 == x, v0, inter)
+        ok = np.flatnonzero(~np.isnan(value))  # skipped where C(d - 30) is undefined
+        if not len(ok):
+            continue
+        g, day, value = g[ok], day[ok], value[ok]
+        new = np.r_[True, g[1:] != g[:-1]]
+        row, lead = np.cumsum(new) - 1, g[new]
+        col = day - block[p[0]] * width + 1
+        # Rule 4 inside the block: column 0 holds each model's last value before it.
+        grid = np.full((len(lead), width + 1), -np.inf)
+        grid[:, 0] = val[base[lead] + built[lead] - 1]
+        grid[row, col] = value
+        np.maximum.accumulate(grid, axis=1, out=grid)
+        slot = base[g] + built[g] + np.arange(len(g)) - np.flatnonzero(new)[row]
+        key[slot], val[slot] = g * span + day, grid[row, col]
+        built[lead] += np.bincount(row)
+    rank = np.arange(n + ng) - base[slot_gid]
+    used = (rank > 0) & (rank < built[slot_gid])
+    out_gid = slot_gid[used]
+    return m[firsts][out_gid], (key[used] - out_gid * span).astype(np.int32), val[used]
+
+
+def fill(
+    values: np.ndarray, m: np.ndarray, d: np.ndarray, v: np.ndarray, head: np.ndarray, gap: int
+) -> None:
+    """Rule 5: write points (grouped by model in day order, ``head`` marking each model's first)
+    and the linear bridges of gaps <= ``gap`` days, the anchor's included."""
+    width = values.shape[1]
+    flat = values.reshape(-1)
+    for lo in range(0, len(m), CHUNK):
+        dd, vv = d[lo : lo + CHUNK], v[lo : lo + CHUNK]
+        at = m[lo : lo + CHUNK].astype(np.int64)
+        at *= width
+        at += dd
+        if len(dd) and dd.max() >= width:
+            ok = dd < width
+            at, vv = at[ok], vv[ok]
+        flat[at] = vv
+    step = np.diff(d)
+    inner = np.flatnonzero(~head[1:] & (step > 1) & (step <= gap) & (d[:-1] < width - 1))
+    first = np.flatnonzero(head & (d > 1) & (d <= gap))  # bridged from the anchor (0, 0)
+    sm = np.r_[m[inner], m[first]]
+    s0 = np.r_[d[inner], np.zeros(len(first), d.dtype)].astype(np.int64)
+    s1 = np.r_[d[inner + 1], d[first]].astype(np.int64)
+    v0, v1 = np.r_[v[inner], np.zeros(len(first))], np.r_[v[inner + 1], v[first]]
+    length = np.maximum(np.minimum(s1, width) - s0 - 1, 0)  # the days strictly inside
+    seg = np.repeat(np.arange(len(sm)), length)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(length) - length, length) + 1
+    values[sm[seg], s0[seg] + k] = v0[seg] + (v1[seg] - v0[seg]) * k / (s1[seg] - s0[seg])
+
+
+def build_curves(
+    obs: pd.DataFrame,
+    models: pd.DataFrame,
+    as_of: date | None = None,
+    max_gap_days: int = 14,
+    max_day: int = 730,
+) -> Curves:
+    """Rules 1-5 of RAM_SPEC §2 for every model of ``models`` (all-NaN rows if nothing is known)."""
+    ids, release, _, _ = models_table(models)
+    if {"model_id", "obs_date"} - set(obs.columns):
+        raise BadInput("observations frame needs model_id and obs_date columns")
+    rows = _observations(obs, ids, release, None if as_of is None else day_of(as_of))
+    if np.isnan(rows.as_of):
+        raise EmptyStore("no observations yet; run `ram snapshot` or `ram import panel` first")
+    as_of_day = int(rows.as_of)
+    m, d, total, keep = rows.m, rows.d, rows.total, None
+    if not is_grouped(m, d):
+        tie = observed_at(obs) if "observed_at" in obs.columns else np.zeros(0, np.int64)
+        keep = last_of_day(m, d, tie if rows.src is None or not len(tie) else tie[rows.src])
+        m, d, total = m[keep], d[keep], total[keep]
+    unknown = np.flatnonzero(np.isnan(total))
+    wm, wd, ww = m[:0], d[:0], total[:0]
+    if len(unknown):
+        # Rule 3 applies to models without a single all-time count (30-day counts only).
+        window_only = np.bincount(m, minlength=len(ids)) == np.bincount(
+            m[unknown], minlength=len(ids)
+        )
+        maybe = unknown[window_only[m[unknown]]]
+        pos = maybe if keep is None else keep[maybe]
+        j = np.minimum(np.searchsorted(rows.wpos, pos), max(len(rows.wpos) - 1, 0))
+        hit = rows.wpos[j] == pos if len(rows.wpos) else np.zeros(len(pos), dtype=bool)
+        wm, wd, ww = m[maybe[hit]], d[maybe[hit]], rows.wval[j[hit]]
+        direct = np.ones(len(m), dtype=bool)
+        direct[unknown] = False
+        m, d, total = m[direct], d[direct], total[direct]
+    values = np.full((len(ids), max_day + 1), np.nan)
+    values[np.flatnonzero(as_of_day - release >= 0), 0] = 0.0  # rule 1, the anchor
+    last_value = np.full(len(ids), np.nan)
+    np.maximum(total, 0.0, out=total)  # the anchor is the first point of the running maximum
+    running_max(m, total)
+    parts = [(m, d, total)]
+    if len(wm):
+        parts.append(window_points(wm, wd, ww, max_gap_days))
+    for pm, pday, pv in parts:
+        head = np.r_[True, pm[1:] != pm[:-1]] if len(pm) else np.zeros(0, dtype=bool)
+        fill(values, pm, pday, pv, head, max_gap_days)
+        final = np.r_[head[1:], True] if len(pm) else head
+        last_value[pm[final]] = pv[final]
+    as_of_date: date = np.datetime64(as_of_day, "D").item()
+    return Curves(np.asarray(ids, dtype=object), values, last_value, as_of_date)
