@@ -12,11 +12,50 @@ from typing import Any
 import duckdb
 
 from tests.conftest import ROOT
+from tests.fakehub import FakeHub
 
 TABLES = ("meta", "models", "observations", "runs", "baselines")
 CANARY = "hf_CANARYrel1ab1l1tyT0ken9"
 # Runs ``ram`` exactly as the console script does, from any working directory.
 RAM = [sys.executable, "-c", "import sys; from ram.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+# -- the fake Hub's population ------------------------------------------------------------------
+
+ORGS = ["Alpha", "Beta", "Gamma"]
+ALPHA = [f"Alpha/a{i}" for i in range(5)]
+ALL = [*ALPHA, "Beta/b0", "Gamma/g0", "Gamma/g1"]
+
+
+def hub_repo(i: int) -> dict[str, Any]:
+    """Repo number ``i``: distinct, non-zero counts; a dated, sized text-generation model."""
+    return {
+        "createdAt": "2025-06-01T00:00:00.000Z",
+        "downloads": 1_000 + i,
+        "downloadsAllTime": 50_000 + i,
+        "likes": 10 + i,
+        "pipeline_tag": "text-generation",
+        "tags": ["license:mit"],
+        "safetensors": {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000},
+    }
+
+
+def fill_hub(hub: FakeHub) -> None:
+    """Alpha has five repos (three pages of two on a ``page_size=2`` Hub), Beta one, Gamma two."""
+    for i, model_id in enumerate(ALL):
+        hub.add(model_id, **hub_repo(i))
+
+
+def add_huge_org(hub: FakeHub, n: int, org: str = "Huge") -> None:
+    """``n`` repos in one org, model ``i`` with ``i + 1`` downloads in 30 days."""
+    for i in range(n):
+        hub.add(
+            f"{org}/m{i:05d}",
+            downloads=i + 1,
+            downloadsAllTime=10 * (i + 1),
+            pipeline_tag="text-generation",
+            createdAt="2025-06-01T00:00:00.000Z",
+        )
 
 
 # -- the store ---------------------------------------------------------------------------------

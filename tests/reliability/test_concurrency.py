@@ -1,52 +1,117 @@
-"""Readers while a writer runs: twenty ``ram top`` processes during an import all succeed, and each
-answers with the store as it was before the write or as it is after it, never a mix."""
+"""Readers while a writer runs, and schedulers side by side: twenty ``ram top`` processes during an
+import or a snapshot all succeed, each answering with the store as it was before the write or as
+it is after it; a second scheduler refuses to start, and a killed one leaves no lock behind."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import signal
+import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+import yaml
+
+from ram.store import Store
 from tests.conftest import CliRunner
+from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
-from tests.reliability.support import ram_popen, write_panel
+from tests.reliability.support import ORGS, fill_hub, ram_popen, write_panel
 
 READERS = 20
 TOP = ("top", "--day", "30", "--format", "csv")
 STAR = "gen0/star-7B"  # out-downloads every example model, so the leaderboard changes
+SEVEN_B = {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000}
 
 
-def test_twenty_reads_during_an_import_see_before_or_after(
-    cli: CliRunner, example_db: Path, tmp_path: Path, figure: Figure
+def pump(proc: subprocess.Popen[str]) -> list[str]:
+    """The process's stderr lines as they arrive, read on a thread."""
+    lines: list[str] = []
+    assert proc.stderr is not None
+    stream = proc.stderr
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def star_hub(hub_client: None) -> Iterator[FakeHub]:
+    """A slow Hub whose one repo, released 30 days ago, tops the 5-10B leaderboard at day 30."""
+    released = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
+    with FakeHub(latency=0.2) as hub:
+        hub.add(
+            "Star/star-7B",
+            createdAt=f"{released}T00:00:00.000Z",
+            downloads=90_000_000,
+            pipeline_tag="text-generation",
+            safetensors=SEVEN_B,
+        )
+        yield hub
+
+
+@pytest.mark.parametrize("writer", ["import", "snapshot"])
+def test_twenty_reads_during_a_write_see_before_or_after(
+    writer: str,
+    cli: CliRunner,
+    example_db: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    figure: Figure,
 ) -> None:
-    panel = tmp_path / "wave.csv"
-    rows = write_panel(panel, 400, 250, star=STAR)
-    before = cli("--db", example_db, *TOP)
-    assert before.code == 0 and STAR not in before.out
+    cfg = tmp_path / "config.yaml"
+    tracking = {"use_catalog": False, "orgs": {"Star": "us"}, "min_downloads": None}
+    cfg.write_text(yaml.safe_dump({"tracking": tracking}))
+    top = ("--db", example_db, "--config", cfg, *TOP)
+    args: tuple[str | Path, ...]
+    if writer == "import":
+        panel = tmp_path / "wave.csv"
+        rows = write_panel(panel, 400, 250, star=STAR)
+        args, env, star = ("import", "panel", panel), {}, STAR
+    else:
+        hub = request.getfixturevalue("star_hub")
+        rows = 1
+        args, env, star = ("snapshot",), {"HF_ENDPOINT": hub.url}, "Star/star-7B"
+    before = cli(*top)
+    assert before.code == 0 and star not in before.out
     started = time.monotonic()
 
-    # Half the readers start with the writer; the rest once it starts writing, so that some
+    # Half the readers start with the writer, the rest once it starts writing, so that some
     # meet its lock and wait.
-    readers = [ram_popen("--db", example_db, *TOP) for _ in range(READERS // 2)]
-    writer = ram_popen("--db", example_db, "import", "panel", panel)
-    assert writer.stderr is not None
-    while not writer.stderr.readline().startswith("writing ") and writer.poll() is None:
-        pass
-    readers += [ram_popen("--db", example_db, *TOP) for _ in range(READERS - READERS // 2)]
-    answers = [(p.communicate(timeout=120), p.returncode) for p in readers]
-    (w_out, w_err), w_code = writer.communicate(timeout=120), writer.returncode
+    readers = [ram_popen(*top) for _ in range(READERS // 2)]
+    proc = ram_popen("--db", example_db, "--config", cfg, *args, **env)
+    lines = pump(proc)
+    wait_until(
+        lambda: proc.poll() is not None or any(s.startswith(("writing ", "saving ")) for s in lines)
+    )
+    readers += [ram_popen(*top) for _ in range(READERS - READERS // 2)]
+    answers = [(*p.communicate(timeout=120), p.returncode) for p in readers]
+    w_out, _ = proc.communicate(timeout=120)
     elapsed = time.monotonic() - started
 
-    assert w_code == 0, w_err
-    assert f"imported {rows:,} observations of 400 models" in w_out
-    after = cli("--db", example_db, *TOP)
-    assert after.code == 0 and STAR in after.out and after.out != before.out
-    errors = [err for (_, err), code in answers if code != 0]
-    assert errors == []
-    outs = [out for (out, _), _ in answers]
-    odd = [out for out in outs if out not in (before.out, after.out)]
-    assert odd == [], (before.out, after.out)
-    assert all("Traceback" not in err for (_, err), _ in answers)
-    saw_before = sum(out == before.out for out in outs)
+    assert proc.returncode == 0, lines
+    assert w_out.startswith("imported " if writer == "import" else "snapshot ok: 1 models")
+    after = cli(*top)
+    assert after.code == 0 and star in after.out and after.out != before.out
+    assert [err for _, err, code in answers if code != 0] == []
+    odd = [out for out, _, _ in answers if out not in (before.out, after.out)]
+    assert odd == []
+    saw_before = sum(out == before.out for out, _, _ in answers)
     figure(
         readers=READERS,
         errors=0,
@@ -60,9 +125,53 @@ def test_twenty_reads_during_an_import_see_before_or_after(
 def test_store_connections_draw_no_progress_bar(example_db: Path) -> None:
     """DuckDB draws a progress bar on stdout once a query runs 2 s (a big store, a busy machine):
     in the middle of ``--format csv`` output.  Every store connection turns it off."""
-    from ram.store import Store
-
     for read_only in (True, False):
         with Store.open(example_db, read_only=read_only) as store:
             setting = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
             assert setting == (False,)
+
+
+def test_a_second_scheduler_refuses_and_a_killed_one_leaves_no_lock(
+    hub_client: None, tmp_path: Path, figure: Figure
+) -> None:
+    db, cfg = tmp_path / "s.duckdb", tmp_path / "config.yaml"
+    tracking = {"use_catalog": False, "orgs": dict.fromkeys(ORGS, "us"), "min_downloads": None}
+    cfg.write_text(yaml.safe_dump({"tracking": tracking, "schedule": {"cron": "0 0 1 1 *"}}))
+    schedule = ("--db", db, "--config", cfg, "schedule")
+    with FakeHub() as hub:
+        fill_hub(hub)
+        env = {"HF_ENDPOINT": hub.url}
+        first = ram_popen(*schedule, **env)
+        first_log = pump(first)
+        # It catches up at once (no snapshot yet), then waits for New Year.
+        wait_until(lambda: any("next snapshot at" in line for line in first_log))
+
+        second = ram_popen(*schedule, **env)
+        once = ram_popen(*schedule, "--once", **env)
+        refused = [(*p.communicate(timeout=60), p.returncode) for p in (second, once)]
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        third = ram_popen(*schedule, **env)
+        third_log = pump(third)
+        wait_until(lambda: any("scheduler started" in line for line in third_log))
+        third.send_signal(signal.SIGTERM)
+        third.wait(timeout=60)
+        wait_until(lambda: any("scheduler stopped" in line for line in third_log), timeout=10)
+        after = ram_popen(*schedule, "--once", **env)
+        _, after_err = after.communicate(timeout=60)
+
+    message = (
+        f"Error: another scheduler (pid {first.pid}) is already running for {db} "
+        f"(lock {db}.schedule.lock); stop it first or use another --db"
+    )
+    for out, err, code in refused:
+        assert (code, out) == (1, "")
+        assert err.splitlines()[-1] == message
+    assert third.returncode == 0  # SIGTERM: a clean stop
+    assert after.returncode == 0, after_err
+    assert re.search(r"INFO snapshot ok: 8 models", after_err)
+    runs = Store.open(db, read_only=True)
+    with runs as store:
+        statuses = [r[0] for r in store.con.execute("SELECT status FROM runs").fetchall()]
+    assert statuses == ["ok", "ok"]  # the first scheduler's catch-up and the last --once
+    figure(schedulers_started=2, refused=2, stale_lock_blocked=False, runs=len(statuses))

@@ -1,24 +1,42 @@
 """A write killed with SIGKILL mid-run leaves a readable store with no half run, and the next run
-succeeds: the import of a big panel, killed at three points of its write."""
+succeeds: the import of a big panel killed at three points of its write, and ``ram snapshot``
+killed while it fetches from a slow Hub and at three points of its save."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from ram import snapshot
+from ram.config import load_config
 from ram.store import Store
 from tests.conftest import CliRunner
+from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
-from tests.reliability.support import query, ram_popen, write_panel
+from tests.reliability.support import (
+    ALL,
+    ORGS,
+    add_huge_org,
+    fill_hub,
+    fingerprint,
+    query,
+    ram_popen,
+    write_panel,
+)
 
 BIG_MODELS, BIG_DAYS = 1_500, 200
 EARLIER = "panel:panel"  # the example panel, imported before the killed run
+EARLIER_DAY = dt.datetime(2026, 10, 5, 6, 17, tzinfo=dt.UTC)  # the snapshot before the killed one
 
 
 @pytest.fixture(scope="module")
@@ -136,4 +154,112 @@ def test_sigkill_during_a_panel_import_leaves_no_half_run(
         run_landed=landed,
         rows_kept=rows if landed else 0,
         earlier_rows_kept=earlier_obs,
+    )
+
+
+# -- ram snapshot ------------------------------------------------------------------------------
+
+HUGE = 8_000
+TODAY_ROWS = HUGE + len(ALL)
+
+
+def _pump(proc: subprocess.Popen[str]) -> list[str]:
+    """Collect the process's stderr lines as they come, without blocking the caller."""
+    lines: list[str] = []
+    assert proc.stderr is not None
+    stream = proc.stderr
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _until(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _today(db: Path) -> tuple[int, list[tuple[Any, ...]]]:
+    """Live observations of today and the runs rows of today's snapshots (status, observations)."""
+    today = dt.datetime.now(dt.UTC).date()
+    obs = query(db, "SELECT count(*) FROM observations WHERE obs_date = ?", [today])[0][0]
+    runs = query(
+        db,
+        "SELECT status, observations FROM runs WHERE kind = 'snapshot' AND started_at >= ?",
+        [dt.datetime.combine(today, dt.time())],
+    )
+    return int(obs), runs
+
+
+@pytest.mark.parametrize("point", ["fetch", "upserts", "commit", "checkpoint"])
+def test_sigkill_during_a_snapshot_leaves_no_half_run(
+    point: str,
+    cli: CliRunner,
+    hub_client: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    figure: Figure,
+) -> None:
+    db, cfg_file = tmp_path / "s.duckdb", tmp_path / "config.yaml"
+    orgs = {o: "us" for o in [*ORGS, "Huge"]}
+    settings = {"tracking": {"use_catalog": False, "orgs": orgs, "min_downloads": None}}
+    cfg_file.write_text(yaml.safe_dump({**settings, "collector": {"max_workers": 2}}))
+    cfg = load_config(cfg_file)
+    # A slow Hub keeps the fetch going long enough to be killed in it.
+    with FakeHub(latency=0.1 if point == "fetch" else 0.0) as hub:
+        fill_hub(hub)
+        add_huge_org(hub, HUGE)
+        monkeypatch.setattr(snapshot, "now_utc", lambda: EARLIER_DAY)
+        snapshot.run_snapshot(cfg, db, orgs=ORGS, endpoint=hub.url, token=False)
+        monkeypatch.undo()
+        before = fingerprint(db)
+        size0, wal = db.stat().st_size, Path(f"{db}.wal")
+        hub.reset_counts()
+
+        proc = ram_popen("--db", db, "--config", cfg_file, "snapshot", HF_ENDPOINT=hub.url)
+        lines = _pump(proc)
+        saving = lambda: any(line.startswith("saving ") for line in lines)  # noqa: E731
+        if point == "fetch":
+            _until(lambda: hub.requests >= 3, proc)
+        elif point == "upserts":
+            _until(saving, proc)
+            time.sleep(0.1)
+        elif point == "commit":
+            _until(lambda: saving() and wal.exists(), proc)
+        else:
+            _until(lambda: saving() and db.stat().st_size > size0, proc)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        requests = hub.requests
+
+        assert alive, f"the snapshot finished before the kill at {point}"
+        status = cli("--db", db, "status", "--format", "json")  # readable, WAL replayed or not
+        assert status.code == 0, status.err
+        assert fingerprint(db, ("meta",)) == {"meta": before["meta"]}
+        assert query(
+            db, "SELECT count(*) FROM observations WHERE obs_date = ?", [EARLIER_DAY.date()]
+        ) == [(len(ALL),)]
+        obs, runs = _today(db)
+        assert (obs, runs) in [(0, []), (TODAY_ROWS, [("ok", TODAY_ROWS)])]
+        if obs == 0:
+            assert fingerprint(db) == before
+        landed = obs > 0
+
+        again = snapshot.run_snapshot(cfg, db, endpoint=hub.url, token=False)
+
+    assert again.status == "ok"
+    obs, runs = _today(db)
+    assert obs == TODAY_ROWS  # replaced, not doubled
+    assert len(runs) == 1 + landed
+    assert query(db, "SELECT count(*) FROM observations") == [(len(ALL) + TODAY_ROWS,)]
+    figure(
+        point=point,
+        requests_before_kill=requests,
+        run_landed=landed,
+        rows_kept=obs if landed else 0,
     )

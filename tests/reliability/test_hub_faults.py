@@ -12,30 +12,13 @@ import pytest
 from collectors.hub import FetchResult, HubModel, fetch_snapshot
 from tests.fakehub import FakeHub, hub_id_for
 from tests.reliability.conftest import Figure
-
-ORGS = ["Alpha", "Beta", "Gamma"]
-ALPHA = [f"Alpha/a{i}" for i in range(5)]
-ALL = [*ALPHA, "Beta/b0", "Gamma/g0", "Gamma/g1"]
-
-
-def _repo(i: int) -> dict[str, Any]:
-    return {
-        "createdAt": "2025-06-01T00:00:00.000Z",
-        "downloads": 1_000 + i,
-        "downloadsAllTime": 50_000 + i,
-        "likes": 10 + i,
-        "pipeline_tag": "text-generation",
-        "tags": ["license:mit"],
-        "safetensors": {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000},
-    }
+from tests.reliability.support import ALL, ALPHA, ORGS, add_huge_org, fill_hub
 
 
 @pytest.fixture
 def hub(hub_client: None) -> Iterator[FakeHub]:
-    """Alpha has five repos on three pages of two; Beta one; Gamma two (one page)."""
     with FakeHub(page_size=2) as fake:
-        for i, model_id in enumerate(ALL):
-            fake.add(model_id, **_repo(i))
+        fill_hub(fake)
         yield fake
 
 
@@ -310,8 +293,7 @@ def test_counts_that_go_down_are_taken_as_the_hub_says(hub: FakeHub, figure: Fig
 def test_a_huge_org_is_listed_in_pages_of_a_thousand(hub_client: None, figure: Figure) -> None:
     n = 12_345
     with FakeHub() as hub:
-        for i in range(n):
-            hub.add(f"Huge/m{i:05d}", downloads=i + 1, downloadsAllTime=10 * (i + 1))
+        add_huge_org(hub, n)
         started = time.monotonic()
 
         result = fetch_snapshot(["Huge"], endpoint=hub.url, token=False)
