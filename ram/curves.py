@@ -190,13 +190,14 @@ def _observations(
     return _Rows(m[:size], d[:size], total[:size], positions, w_at, w_val, as_of)
 
 
-def is_grouped(m: np.ndarray, d: np.ndarray) -> bool:
-    """Whether rows are one per (model, day), each model's rows together and in day order."""
-    if not len(m):
-        return True
-    change = m[1:] != m[:-1]
-    firsts = m[np.flatnonzero(np.r_[True, change])]
-    return len(np.unique(firsts)) == len(firsts) and bool(np.all(change | (d[1:] > d[:-1])))
+def group_heads(m: np.ndarray, d: np.ndarray) -> np.ndarray | None:
+    """Each model's first row, if rows are one per (model, day), each model's together in day
+    order (as the store lists them); None otherwise."""
+    head = np.r_[True, m[1:] != m[:-1]] if len(m) else np.zeros(0, dtype=bool)
+    firsts = m[head]
+    if len(np.unique(firsts)) != len(firsts) or not np.all(head[1:] | (d[1:] > d[:-1])):
+        return None
+    return head
 
 
 def last_of_day(m: np.ndarray, d: np.ndarray, tie: np.ndarray) -> np.ndarray:
@@ -215,13 +216,13 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.repeat(lo - np.cumsum(length) + length, length) + np.arange(length.sum())
 
 
-def running_max(m: np.ndarray, v: np.ndarray) -> None:
+def running_max(m: np.ndarray, v: np.ndarray, head: np.ndarray) -> None:
     """Rule 4 in place on points grouped by model in day order: only models with a drop."""
-    same = m[1:] == m[:-1]
-    drop = np.flatnonzero((v[1:] < v[:-1]) & same)
+    drop = np.flatnonzero(v[1:] < v[:-1]) + 1
+    drop = drop[~head[drop]]
     if not len(drop):
         return
-    firsts = np.flatnonzero(np.r_[True, ~same])
+    firsts = np.flatnonzero(head)
     hit = np.unique(np.searchsorted(firsts, drop, side="right") - 1)
     lo, hi = firsts[hit], np.r_[firsts[1:], len(m)][hit]
     rows = _ranges(lo, hi)
@@ -234,61 +235,60 @@ def window_points(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rule 3: window-only curves from rows grouped by model in day order (one per day).
 
-    C(d) = w(d) + C(d - 30) reads the curve only up to day d - 30 + max_gap_days, so every
-    point of a block of 30 - max_gap_days days depends on earlier blocks alone: the loop runs
-    over blocks, each vectorised across models and days."""
+    C(d) = w(d) + C(d - 30) reads a point on day d - 30 or a bridge of at most max_gap_days
+    days that ends before day d - 30 + max_gap_days, so the rows of a block of
+    31 - max_gap_days days depend on earlier blocks alone: the loop runs over blocks, each
+    vectorised across models and days."""
     n = len(m)
     head = np.r_[True, m[1:] != m[:-1]]
-    firsts = np.flatnonzero(head)
-    ng = len(firsts)
     gid = np.cumsum(head) - 1
-    # Each model owns its anchor slot and one slot per row; built points fill them in order.
-    # Keys (model * span + day) stay sorted: unbuilt slots hold the model's largest key.
-    base = firsts + np.arange(ng)
-    span = int(d.max()) + 2
-    slot_gid = np.repeat(np.arange(ng), np.diff(np.r_[firsts, n]) + 1)
-    key = slot_gid * span + (span - 1)
-    key[base] = np.arange(ng) * span  # the anchor (0, 0)
+    ng = len(np.flatnonzero(head))
+    # One slot per model (its anchor) and per row; keys (model * span + day) stay sorted while
+    # rows are reached: an unreached slot holds a day past any bridge, and a skipped row repeats
+    # the point before it, so a search finds the last point at or before a day, then the next.
+    span = int(d.max()) + max_gap_days + 3
+    slot = np.arange(n) + gid + 1
+    anchor = np.flatnonzero(head) + np.arange(ng)
+    key = np.repeat(np.arange(ng) * span + span - 1, np.diff(np.r_[anchor, n + ng]))
+    key[anchor] -= span - 1
     val = np.zeros(n + ng)
-    built = np.ones(ng, dtype=np.int64)
-    width = max(1, WINDOW_DAYS - max_gap_days)
+    own_key = gid * span + d
+    query = gid * span + np.maximum(d - WINDOW_DAYS, 0)
+    late = d >= WINDOW_DAYS
+    width = max(1, WINDOW_DAYS + 1 - max_gap_days)
     block = d // width
-    order = np.argsort(block, kind="stable")
-    cuts = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0, True])
-    for lo, hi in itertools.pairwise(cuts):
-        p = order[lo:hi]  # the block's rows, still grouped by model in day order
-        g, day, value = gid[p], d[p], w[p]
-        late = np.flatnonzero(day >= WINDOW_DAYS)
-        if len(late):
-            gl = g[late]
-            x = day[late] - WINDOW_DAYS
-            i = np.searchsorted(key, gl * span + x, side="right") - 1  # last point at or before x
-            j = np.minimum(i + 1, n + ng - 1)
-            d0, d1 = key[i] - gl * span, key[j] - gl * span
-            v0, v1 = val[i], val[j]
-            bridged = (i + 1 < base[gl] + built[gl]) & (d1 - d0 <= max_gap_days)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                inter = np.where(bridged, v0 + (v1 - v0) * (x - d0) / (d1 - d0), np.nan)
-            value[late] += np.where(d0 == x, v0, inter)
-        ok = np.flatnonzero(~np.isnan(value))  # skipped where C(d - 30) is undefined
-        if not len(ok):
-            continue
-        g, day, value = g[ok], day[ok], value[ok]
-        new = np.r_[True, g[1:] != g[:-1]]
-        row, lead = np.cumsum(new) - 1, g[new]
-        col = day - block[p[0]] * width + 1
-        # Rule 4 inside the block: column 0 holds each model's last value before it.
-        grid = np.full((len(lead), width + 1), -np.inf)
-        grid[:, 0] = val[base[lead] + built[lead] - 1]
-        grid[row, col] = value
-        np.maximum.accumulate(grid, axis=1, out=grid)
-        slot = base[g] + built[g] + np.arange(len(g)) - np.flatnonzero(new)[row]
-        key[slot], val[slot] = g * span + day, grid[row, col]
-        built[lead] += np.bincount(row)
-    rank = np.arange(n + ng) - base[slot_gid]
-    used = (rank > 0) & (rank < built[slot_gid])
-    out_gid = slot_gid[used]
-    return m[firsts][out_gid], (key[used] - out_gid * span).astype(np.int32), val[used]
+    order = np.argsort(block, kind="stable")  # blocks in day order, each grouped by model
+    ob, og = block[order], gid[order]
+    new_block = np.r_[True, ob[1:] != ob[:-1]]
+    new_row = new_block | np.r_[True, og[1:] != og[:-1]]
+    # Rule 4 runs along a small grid per block: a row per model, column 0 its value before.
+    grid_row = np.cumsum(new_row) - 1
+    col = d[order] - ob * width + 1
+    before = slot[order][new_row] - 1
+    taken = np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for lo, hi in itertools.pairwise(np.flatnonzero(np.r_[new_block, True])):
+            p, c = order[lo:hi], col[lo:hi]
+            q = query[p]
+            i = np.searchsorted(key, q, side="right") - 1
+            k0, v0, dd = key[i], val[i], key[i + 1] - key[i]
+            inter = np.where(dd <= max_gap_days, v0 + (val[i + 1] - v0) * (q - k0) / dd, np.nan)
+            value = w[p] + np.where(late[p], np.where(q == k0, v0, inter), 0.0)
+            r0, r1 = grid_row[lo], grid_row[hi - 1] + 1
+            r = grid_row[lo:hi] - r0
+            prior = before[r0:r1]
+            vgrid = np.full((r1 - r0, width + 1), np.nan)
+            vgrid[:, 0] = val[prior]
+            vgrid[r, c] = value  # NaN where C(d - 30) is undefined: the row is skipped
+            np.fmax.accumulate(vgrid, axis=1, out=vgrid)
+            kgrid = np.full((r1 - r0, width + 1), -1, dtype=np.int64)
+            kgrid[:, 0] = key[prior]
+            ok = ~np.isnan(value)
+            kgrid[r, c] = np.where(ok, own_key[p], -1)
+            np.maximum.accumulate(kgrid, axis=1, out=kgrid)
+            val[slot[p]], key[slot[p]] = vgrid[r, c], kgrid[r, c]
+            taken[p] = ok
+    return m[taken], d[taken], val[slot[taken]]
 
 
 def fill(
@@ -308,8 +308,10 @@ def fill(
             at, vv = at[ok], vv[ok]
         flat[at] = vv
     step = np.diff(d)
-    inner = np.flatnonzero(~head[1:] & (step > 1) & (step <= gap) & (d[:-1] < width - 1))
-    first = np.flatnonzero(head & (d > 1) & (d <= gap))  # bridged from the anchor (0, 0)
+    inner = np.flatnonzero(step > 1)
+    inner = inner[(step[inner] <= gap) & ~head[inner + 1] & (d[inner] < width - 1)]
+    first = np.flatnonzero(head)
+    first = first[(d[first] > 1) & (d[first] <= gap)]  # bridged from the anchor (0, 0)
     sm = np.r_[m[inner], m[first]]
     s0 = np.r_[d[inner], np.zeros(len(first), d.dtype)].astype(np.int64)
     s1 = np.r_[d[inner + 1], d[first]].astype(np.int64)
@@ -336,37 +338,47 @@ def build_curves(
         raise EmptyStore("no observations yet; run `ram snapshot` or `ram import panel` first")
     as_of_day = int(rows.as_of)
     m, d, total, keep = rows.m, rows.d, rows.total, None
-    if not is_grouped(m, d):
+    head = group_heads(m, d)
+    if head is None:
         tie = observed_at(obs) if "observed_at" in obs.columns else np.zeros(0, np.int64)
         keep = last_of_day(m, d, tie if rows.src is None or not len(tie) else tie[rows.src])
         m, d, total = m[keep], d[keep], total[keep]
+        head = np.r_[True, m[1:] != m[:-1]]
     unknown = np.flatnonzero(np.isnan(total))
     wm, wd, ww = m[:0], d[:0], total[:0]
     if len(unknown):
-        # Rule 3 applies to models without a single all-time count (30-day counts only).
-        window_only = np.bincount(m, minlength=len(ids)) == np.bincount(
-            m[unknown], minlength=len(ids)
-        )
-        maybe = unknown[window_only[m[unknown]]]
+        # Rule 3 is for models without a single all-time count; the others skip such days.
+        firsts = np.flatnonzero(head)
+        n_rows = np.zeros(len(ids), dtype=np.int64)
+        n_rows[m[firsts]] = np.diff(np.r_[firsts, len(m)])
+        alone = (n_rows == np.bincount(m[unknown], minlength=len(ids)))[m[unknown]]
+        maybe = unknown[alone]
         pos = maybe if keep is None else keep[maybe]
         j = np.minimum(np.searchsorted(rows.wpos, pos), max(len(rows.wpos) - 1, 0))
         hit = rows.wpos[j] == pos if len(rows.wpos) else np.zeros(len(pos), dtype=bool)
         wm, wd, ww = m[maybe[hit]], d[maybe[hit]], rows.wval[j[hit]]
-        direct = np.ones(len(m), dtype=bool)
-        direct[unknown] = False
-        m, d, total = m[direct], d[direct], total[direct]
+        if not alone.all():
+            direct = np.ones(len(m), dtype=bool)
+            direct[unknown[~alone]] = False
+            m, d, total = m[direct], d[direct], total[direct]
+            head = np.r_[True, m[1:] != m[:-1]] if len(m) else head[:0]
+    # Rows of window-only models stay among the direct points: all NaN, they write nothing but
+    # NaN, and the anchors they cover are set again below.
     values = np.full((len(ids), max_day + 1), np.nan)
-    values[np.flatnonzero(as_of_day - release >= 0), 0] = 0.0  # rule 1, the anchor
+    anchored = np.flatnonzero(as_of_day - release >= 0)
+    values[anchored, 0] = 0.0  # rule 1, the anchor
     last_value = np.full(len(ids), np.nan)
     np.maximum(total, 0.0, out=total)  # the anchor is the first point of the running maximum
-    running_max(m, total)
-    parts = [(m, d, total)]
+    running_max(m, total, head)
+    fill(values, m, d, total, head, max_gap_days)
+    final = np.r_[head[1:], True] if len(m) else head
+    last_value[m[final]] = total[final]
+    values[anchored[np.isnan(values[anchored, 0])], 0] = 0.0
     if len(wm):
-        parts.append(window_points(wm, wd, ww, max_gap_days))
-    for pm, pday, pv in parts:
-        head = np.r_[True, pm[1:] != pm[:-1]] if len(pm) else np.zeros(0, dtype=bool)
-        fill(values, pm, pday, pv, head, max_gap_days)
-        final = np.r_[head[1:], True] if len(pm) else head
-        last_value[pm[final]] = pv[final]
+        wm, wd, ww = window_points(wm, wd, ww, max_gap_days)
+        head = np.r_[True, wm[1:] != wm[:-1]] if len(wm) else np.zeros(0, dtype=bool)
+        fill(values, wm, wd, ww, head, max_gap_days)
+        final = np.r_[head[1:], True] if len(wm) else head
+        last_value[wm[final]] = ww[final]
     as_of_date: date = np.datetime64(as_of_day, "D").item()
     return Curves(np.asarray(ids, dtype=object), values, last_value, as_of_date)

@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ram.curves import UNKNOWN, Curves, build_curves, is_grouped, last_of_day, running_max
+from ram.curves import UNKNOWN, Curves, build_curves, group_heads, last_of_day, running_max
 from ram.curves import counts as _counts
 from ram.curves import day_of as _day_of
 from ram.curves import days_since_epoch as _days
@@ -237,14 +237,15 @@ def find_restatements(obs: pd.DataFrame) -> pd.DataFrame:
     rows = np.flatnonzero((codes >= 0) & ~np.isnan(day))
     tie = _observed_at(obs)[rows] if "observed_at" in obs.columns else np.zeros(0)
     m, d = codes[rows], day[rows].astype(np.int64)
-    if not is_grouped(m, d):
+    if group_heads(m, d) is None:
         rows = rows[last_of_day(m, d, tie)]
     rows = rows[~np.isnan(value[rows])]
     m, v = codes[rows], value[rows]
     running = v.copy()
-    running_max(m, running)
+    head = np.r_[True, m[1:] != m[:-1]][: len(m)]
+    running_max(m, running, head)
     previous = np.r_[np.nan, running[:-1]][: len(m)]
-    previous[np.flatnonzero(np.r_[True, m[1:] != m[:-1]][: len(m)])] = np.nan
+    previous[head] = np.nan
     with np.errstate(invalid="ignore"):
         drop = np.flatnonzero(v < previous)
     out = pd.DataFrame(
