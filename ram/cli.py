@@ -55,15 +55,16 @@ def _global(
 
 
 def _analyse(method: object, as_of: str | None, baseline: str | None) -> Analysis:
-    from ram import api
+    from ram import api, score_cache
 
-    return api.analyse(
-        STATE.cfg,
-        STATE.db_path,
-        method=getattr(method, "value", None),
-        as_of=parse_date(as_of),
-        baseline=baseline,
-    )
+    cfg, db = STATE.cfg, STATE.db_path
+    chosen, when = getattr(method, "value", None), parse_date(as_of)
+    # The key is taken before the read, so a write during it leaves the cache unused.
+    live = score_cache.applies(cfg, chosen, baseline, when)
+    key = score_cache.cache_key(cfg, db) if live else None
+    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline)
+    score_cache.save(an, db, key)
+    return an
 
 
 def _meta(an: Analysis) -> dict[str, object]:
@@ -83,7 +84,7 @@ def import_panel(
 
     Example: ram import panel snapshots/sample/hf_downloads_30d_2024H2.csv.gz
     """
-    from ram import api
+    from ram import api, score_cache
 
     run = api.import_panel(
         STATE.cfg, STATE.db_path, file, source, progress=lambda m: print(m, file=sys.stderr)
@@ -93,6 +94,7 @@ def import_panel(
         f"({run.new_models:,} new, {run.details.get('tracked', 0):,} tracked) "
         f"from {file} as {run.source} into {STATE.db_path}"
     )
+    score_cache.refresh(STATE.cfg, STATE.db_path)
 
 
 @app.command()
@@ -172,14 +174,25 @@ def top(
 
     Example: ram top --day 30 --size-class 5-10B --limit 5
     """
+    from ram import score_cache
+
+    check_days([day] if day is not None else None)
+    f = fmt_or_default(fmt)
+    title = f"Top models by {'latest RAM' if latest else f'RAM at day {day}'}"
+    wanted = None if latest else day
+    if score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of):
+        hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit)
+        if hit is not None:
+            from ram.render import emit_rows
+
+            numeric = score_cache.NUMERIC
+            emit_rows(hit.columns, hit.rows, f, numeric=numeric, title=title, meta=hit.meta)
+            return
     from ram import api
     from ram.render import emit
 
-    check_days([day] if day is not None else None)
     an = _analyse(method, as_of, baseline)
-    frame = api.top_table(an, None if latest else day, size_class, limit)
-    label = "latest RAM" if latest else f"RAM at day {day}"
-    emit(frame, fmt_or_default(fmt), title=f"Top models by {label}", meta=_meta(an))
+    emit(api.top_table(an, wanted, size_class, limit), f, title=title, meta=_meta(an))
 
 
 @app.command()

@@ -1,13 +1,19 @@
-"""Render library results at the edge: a rich table, CSV or JSON, with their as-of line."""
+"""Render library results at the edge: a rich table, CSV or JSON, with their as-of line.
+
+Importing this module loads neither pandas nor rich, so a cached answer renders without them.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json")
 _HEADERS = {
@@ -26,7 +32,11 @@ def default_format() -> str:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return None
+    # Only a pandas object holds NA or NaT, so pandas is loaded whenever one can be here.
+    pd = sys.modules.get("pandas")
+    if pd is not None and (value is pd.NA or value is pd.NaT):
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -39,11 +49,11 @@ def _plain(value: Any) -> Any:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: dates as ISO strings, unknown as null (never 0)."""
-    cols = list(frame.columns)
-    return [
-        {c: _plain(v) for c, v in zip(cols, row, strict=True)}
-        for row in frame.itertuples(index=False)
-    ]
+    return _records(list(frame.columns), frame.itertuples(index=False))
+
+
+def _records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
 
 
 def _cell(value: Any, column: str) -> str:
@@ -63,6 +73,40 @@ def _cell(value: Any, column: str) -> str:
     return str(value)
 
 
+def _caption(meta: dict[str, Any]) -> str:
+    return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in meta.items() if v is not None)
+
+
+def _json(meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    payload = {**{k: _plain(v) for k, v in meta.items()}, "rows": rows}
+    json.dump(payload, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def _table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Collection[str],
+    title: str | None,
+    caption: str,
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption or None, show_lines=False)
+    for col in columns:
+        table.add_column(
+            _HEADERS.get(col, col),
+            justify="right" if col in numeric else "left",
+            no_wrap=col == "model_id",
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*(_cell(v, c) for c, v in zip(columns, row, strict=True)))
+    # Piped tables keep full model ids; a terminal uses its own width.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
 def emit(
     frame: pd.DataFrame,
     fmt: str,
@@ -72,32 +116,56 @@ def emit(
 ) -> None:
     """Write ``frame`` to stdout; ``meta`` (as-of, baseline, source) where the format allows."""
     meta = meta or {}
-    caption = " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in meta.items() if v is not None)
+    caption = _caption(meta)
     if fmt == "csv":
         if caption:
             print(caption, file=sys.stderr)
         frame.to_csv(sys.stdout, index=False, lineterminator="\n", float_format=_csv_float)
     elif fmt == "json":
-        payload = {**{k: _plain(v) for k, v in meta.items()}, "rows": records(frame)}
-        json.dump(payload, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
+        _json(meta, records(frame))
     else:
-        from rich.console import Console
-        from rich.table import Table
+        from pandas.api.types import is_numeric_dtype
 
-        table = Table(title=title, caption=caption or None, show_lines=False)
-        for col in frame.columns:
-            numeric = pd.api.types.is_numeric_dtype(frame[col]) and frame[col].dtype != bool
-            table.add_column(
-                _HEADERS.get(col, col),
-                justify="right" if numeric else "left",
-                no_wrap=col == "model_id",
-                overflow="fold",
-            )
-        for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v, c) for c, v in zip(frame.columns, row, strict=True)))
-        # Piped tables keep full model ids; a terminal uses its own width.
-        Console(width=None if sys.stdout.isatty() else 160).print(table)
+        columns = list(frame.columns)
+        numeric = {c for c in columns if is_numeric_dtype(frame[c]) and frame[c].dtype != bool}
+        _table(columns, frame.itertuples(index=False), numeric, title, caption)
+
+
+def emit_rows(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: str,
+    *,
+    numeric: Collection[str],
+    title: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """``emit`` for plain rows (no pandas): the same bytes as ``emit`` of the same frame.
+
+    ``numeric`` names the columns a frame would hold as numbers (right-aligned in a table).
+    """
+    meta = meta or {}
+    caption = _caption(meta)
+    if fmt == "csv":
+        if caption:
+            print(caption, file=sys.stderr)
+        # pandas' to_csv writes through the csv module with these same settings.
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+    elif fmt == "json":
+        _json(meta, _records(columns, rows))
+    else:
+        _table(columns, rows, numeric, title, caption)
+
+
+def _csv_cell(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return _csv_float(value)
+    return str(value)
 
 
 def _csv_float(value: object) -> str:

@@ -26,7 +26,7 @@ from huggingface_hub.utils import _http as hf_http
 
 from collectors import hub as collector
 from collectors.hub import FetchResult, HubModel
-from ram import snapshot
+from ram import score_cache, snapshot
 from ram.catalog import tracked_orgs
 from ram.config import DEFAULT_REJECT_PATTERNS, Config, parse_config
 from ram.errors import BadInput
@@ -746,6 +746,8 @@ def test_ram_top_works_while_a_snapshot_fetches_and_while_it_saves(
             during_fetch = subprocess.run(top, capture_output=True, text=True, env=env, timeout=60)
             (tmp_path / "GO_FETCH").touch()
             wait_for(lines, "HOLDING", seen)
+            # A warm top cache answers without opening the database: drop it to meet the lock.
+            score_cache.cache_path(db).unlink(missing_ok=True)
             reader = subprocess.Popen(
                 top, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
             )

@@ -1,0 +1,272 @@
+"""A Parquet cache of the live leaderboard's inputs, so ``ram top`` answers without pandas.
+
+Any ``api.analyse`` of the live baseline with the configured method writes
+``<db>.top-cache.parquet``.  Its key covers the database files, the config sections that shape
+scores, the bundled catalog and the scoring code, so a change to any of them sends ``ram top``
+back to the full computation.  A cache that is missing, stale or unreadable is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from ram import __version__
+from ram.errors import RamError, UnknownSizeClass
+
+if TYPE_CHECKING:
+    from ram.api import Analysis
+    from ram.config import Config
+
+SUFFIX = ".top-cache.parquet"
+FORMAT_VERSION = 1
+COLUMNS = (
+    "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline",
+    "ram", "pool",
+)  # fmt: skip
+NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "pool"})
+_META_KEY = "ram_top_cache"
+_PACKAGE = Path(__file__).resolve().parent
+# A failed read of any kind means "no cache": the full computation answers instead.
+_READ_ERRORS = (OSError, duckdb.Error, ValueError, KeyError, TypeError)
+
+
+@dataclass(frozen=True)
+class TopRows:
+    """A leaderboard read from the cache: rows in ``COLUMNS`` order and the header values."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    meta: dict[str, str]
+
+
+def cache_path(db: Path) -> Path:
+    """Where the cache of ``db`` lives: beside it, so it moves and disappears with it."""
+    return db.with_name(db.name + SUFFIX)
+
+
+def applies(cfg: Config, method: str | None, baseline: str | None, as_of: object) -> bool:
+    """Whether a computation with these options is the one the cache holds."""
+    return method in (None, cfg.ram.method) and not baseline and as_of is None
+
+
+def _stat(path: Path) -> str:
+    st = os.stat(path)
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+@functools.cache
+def _catalog_digest() -> str:
+    digest = hashlib.sha256()
+    folder = _PACKAGE / "data" / "tracked-models"
+    for file in sorted(folder.iterdir()):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _code_stamp() -> str:
+    # Any module of the package may shape the numbers (metric, catalog, store, ...): an edit
+    # to one must not serve results of the old code.
+    with os.scandir(_PACKAGE) as entries:
+        stamps = sorted(
+            f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}"
+            for e in entries
+            if e.name.endswith(".py")
+        )
+    return ";".join(stamps)
+
+
+def cache_key(cfg: Config, db: Path) -> str | None:
+    """Fingerprint of everything the cached numbers depend on; None when ``db`` is missing.
+
+    Take it before reading the database: a write that lands during the read then leaves the
+    cache keyed to the older state, where it is never used.
+    """
+    try:
+        files = _stat(db)
+        wal = Path(str(db) + ".wal")
+        files += " wal " + (_stat(wal) if wal.exists() else "absent")
+        catalog = _catalog_digest()
+        code = _code_stamp()
+    except OSError:
+        return None
+    settings = cfg.model_dump(mode="json", include={"tracking", "sizes", "ram"})
+    text = json.dumps(
+        [FORMAT_VERSION, __version__, files, settings, catalog, code],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read_meta(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any] | None:
+    rows = con.execute(
+        "SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?",
+        [str(path), _META_KEY],
+    ).fetchall()
+    if len(rows) != 1:
+        return None
+    meta = json.loads(rows[0][0])
+    return meta if isinstance(meta, dict) else None
+
+
+def stored_key(db: Path) -> str | None:
+    """The key of the cache beside ``db``, or None when there is no readable cache."""
+    path = cache_path(db)
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect() as con:
+            meta = _read_meta(con, path)
+        return str(meta["key"]) if meta is not None else None
+    except _READ_ERRORS:
+        return None
+
+
+_TOP_SQL = """
+SELECT rank, model_id, size_class, release_date, day, cumulative_downloads, baseline, ram, pool
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY size_class ORDER BY ram DESC, model_id) AS rank
+    FROM read_parquet(?)
+    WHERE is_latest = ? {where}
+)
+WHERE rank <= ?
+ORDER BY list_position(?::VARCHAR[], size_class), rank
+"""
+
+
+def _query(
+    path: Path, key: str, day: int | None, size_class: str | None, limit: int
+) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
+    before = _stat(path)
+    with duckdb.connect() as con:
+        meta = _read_meta(con, path)
+        if meta is None or meta["key"] != key:
+            return None
+        labels = [str(label) for label in meta["size_classes"]]
+        where, params = "", list[object]()
+        if day is not None:
+            where += " AND day = ?"
+            params.append(day)
+        if size_class is not None:
+            where += " AND size_class = ?"
+            params.append(size_class)
+        rows = con.execute(
+            _TOP_SQL.format(where=where), [str(path), day is None, *params, limit, labels]
+        ).fetchall()
+    # A cache replaced while it was read may mix two states: ignore it this time.
+    if _stat(path) != before:
+        return None
+    return meta, rows
+
+
+def top(
+    cfg: Config, db: Path, day: int | None, size_class: str | None, limit: int
+) -> TopRows | None:
+    """``api.top_table`` of the live analysis from the cache; None when it cannot answer."""
+    key = cache_key(cfg, db)
+    path = cache_path(db)
+    if key is None or not path.exists():
+        return None
+    try:
+        found = _query(path, key, day, size_class, limit)
+        if found is None:
+            return None
+        meta, rows = found
+        labels = [str(label) for label in meta["size_classes"]]
+        header = {name: str(meta[name]) for name in ("as_of", "baseline", "source")}
+    except _READ_ERRORS:
+        return None
+    if size_class is not None and size_class not in labels:
+        raise UnknownSizeClass(
+            f"unknown size class {size_class!r}; use one of: {', '.join(labels)}"
+        )
+    return TopRows(COLUMNS, rows, header)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write(an: Analysis, db: Path, key: str) -> None:
+    import pandas as pd
+
+    result = an.result
+    tracked = set(an.models.loc[an.models["tracked"], "model_id"])
+    every_day = result.scores(range(1, result.params.max_day + 1))
+    parts = [
+        frame[frame["model_id"].isin(tracked)].assign(is_latest=is_latest)
+        for is_latest, frame in ((False, every_day), (True, result.latest()))
+    ]
+    rows = pd.concat(parts, ignore_index=True)
+    pool = result.baselines[["size_class", "day", "n_models"]]
+    meta = {
+        "key": key,
+        "as_of": an.as_of.isoformat(),
+        "baseline": an.baseline_label,
+        "source": an.source,
+        "size_classes": an.size_classes,
+    }
+    path = cache_path(db)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        # Readable by whoever may read the database (mkstemp makes owner-only files).
+        os.chmod(tmp, os.stat(db).st_mode & 0o666)
+        with duckdb.connect() as con:
+            con.register("_rows", rows)
+            con.register("_pool", pool)
+            # Sorted by day so that a query for one day skips most of the file.
+            con.execute(
+                f"""COPY (
+                    SELECT r.is_latest, r.model_id, r.size_class,
+                        CAST(r.release_date AS DATE) AS release_date, r.day,
+                        r.cumulative_downloads, r.baseline, r.ram, p.n_models AS pool
+                    FROM _rows r
+                    LEFT JOIN _pool p ON p.size_class = r.size_class AND p.day = r.day
+                    ORDER BY r.is_latest, r.day, r.size_class, r.model_id
+                ) TO {_sql_text(tmp)} (FORMAT parquet, ROW_GROUP_SIZE 16384,
+                    KV_METADATA {{{_META_KEY}: {_sql_text(json.dumps(meta))}}})"""
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save(an: Analysis, db: Path, key: str | None) -> bool:
+    """Write the cache of the live analysis ``an`` under ``key`` unless it is there already.
+
+    Best effort: a read-only folder or a full disk costs only the fast path.
+    """
+    if key is None or stored_key(db) == key:
+        return False
+    try:
+        _write(an, db, key)
+    except (OSError, duckdb.Error):
+        return False
+    return True
+
+
+def refresh(cfg: Config, db: Path) -> bool:
+    """Recompute the live analysis and rewrite the cache; call after a write to ``db``."""
+    from ram import api
+
+    key = cache_key(cfg, db)
+    if key is None or stored_key(db) == key:
+        return False
+    try:
+        an = api.analyse(cfg, db)
+    except RamError:
+        return False
+    return save(an, db, key)

@@ -1,0 +1,324 @@
+"""The ``ram top`` cache: same bytes as the full computation, invalidated by any write or config
+change, ignored for other baselines, silent when broken, and no pandas on the fast path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ram import api, score_cache
+from ram.config import Config, load_config
+from tests.conftest import ROOT, CliRunner, Result
+
+CASES = [
+    [],
+    ["--format", "table"],
+    ["--format", "json"],
+    ["--day", "7"],
+    ["--day", "365", "--format", "json"],
+    ["--day", "90", "--limit", "25", "--format", "table"],
+    ["--latest"],
+    ["--latest", "--format", "table"],
+    ["--latest", "--format", "json", "--limit", "3"],
+    ["--size-class", "1-5B", "--limit", "3"],
+    ["--size-class", "5-10B", "--format", "json"],
+    ["--size-class", "250B+", "--format", "table"],  # a class without models
+    ["--day", "5000"],  # beyond max_day: no rows
+    ["--day", "5000", "--format", "table"],
+    ["--day", "5000", "--format", "json"],
+    ["--method", "cutoff", "--day", "60"],  # the configured method: still the cache
+    ["--size-class", "7B"],  # an error, the same one both ways
+]
+
+
+@pytest.fixture
+def analyse_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every ``api.analyse`` call (its options); an empty list means the cache answered."""
+    calls: list[dict[str, Any]] = []
+    real = api.analyse
+
+    def spy(cfg: Config, db: Path, **options: Any) -> api.Analysis:
+        calls.append(options)
+        return real(cfg, db, **options)
+
+    monkeypatch.setattr(api, "analyse", spy)
+    return calls
+
+
+def _key(db: Path) -> str | None:
+    return score_cache.cache_key(load_config(None), db)
+
+
+def _slow(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> Result:
+    with monkeypatch.context() as m:
+        m.setattr(score_cache, "top", lambda *a, **k: None)
+        return cli(*args)
+
+
+@pytest.mark.parametrize("store", ["example_db", "sample_db"])
+def test_the_cache_prints_exactly_what_the_full_computation_prints(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, store: str
+) -> None:
+    db: Path = request.getfixturevalue(store)
+    real = api.analyse
+    computed: dict[str, api.Analysis] = {}
+    calls: list[str] = []
+
+    def once(cfg: Config, path: Path, **options: Any) -> api.Analysis:
+        # One real computation serves every slow run: the live analysis does not change here.
+        calls.append(str(path))
+        if "live" not in computed:
+            computed["live"] = real(cfg, path, **options)
+        return computed["live"]
+
+    monkeypatch.setattr(api, "analyse", once)
+    assert _slow(cli, monkeypatch, "--db", db, "top").code == 0
+    assert score_cache.stored_key(db) == _key(db)
+
+    for args in CASES:
+        slow = _slow(cli, monkeypatch, "--db", db, "top", *args)
+        before = len(calls)
+        fast = cli("--db", db, "top", *args)
+        assert len(calls) == before, f"{args}: the cache did not answer"
+        assert fast == slow, args
+
+
+def test_cached_rows_are_the_leaderboard_of_the_worked_example(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]]
+) -> None:
+    cli("--db", example_db, "top")
+    analyse_calls.clear()
+
+    r = cli("--db", example_db, "top", "--day", "30", "--limit", "3", "--format", "json")
+
+    assert analyse_calls == []
+    payload = json.loads(r.out)
+    assert {k: payload[k] for k in ("as_of", "baseline")} == {
+        "as_of": "2026-03-01",
+        "baseline": "live cutoff, top 10",
+    }
+    assert payload["source"] == "Hugging Face download counts (panel:panel)"
+    assert [(row["rank"], row["model_id"], row["pool"]) for row in payload["rows"]] == [
+        (1, "org0/model-0-7B", 14),
+        (2, "org1/model-1-7B", 14),
+        (3, "org2/model-2-7B", 14),
+    ]
+    first = payload["rows"][0]
+    assert first["release_date"] == "2025-01-01"
+    assert first["cumulative_downloads"] == 1813877.0
+    assert first["baseline"] == 604625.0
+    assert first["ram"] == pytest.approx(3.0, rel=1e-5)
+
+
+def test_import_writes_the_cache(cli: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "fresh.duckdb"
+
+    r = cli("--db", db, "import", "panel", ROOT / "tests" / "data" / "ram-example" / "panel.csv")
+
+    assert r.code == 0, r.err
+    assert score_cache.cache_path(db).is_file()
+    assert score_cache.stored_key(db) == _key(db)
+
+
+def _write_panel(path: Path) -> Path:
+    """Two new 7B models, alike and far ahead of all others: their RAM ties at every day."""
+    released = dt.date(2025, 8, 1)
+    lines = ["model_id,date,downloads_all_time,created_at,params_b"]
+    for model in ("org9/rocket-7B", "org8/rocket-7B"):
+        for k in range(1, 41):
+            day = released + dt.timedelta(days=k)
+            lines.append(f"{model},{day},{k * 10_000_000},2025-08-01T00:00:00Z,7")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_write_to_the_store_invalidates_the_cache(
+    cli: CliRunner,
+    example_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    analyse_calls: list[dict[str, Any]],
+) -> None:
+    cli("--db", example_db, "top")
+    old_key = score_cache.stored_key(example_db)
+    panel = _write_panel(tmp_path / "rockets.csv")
+    # The library call writes without refreshing the cache, as any other writer might.
+    api.import_panel(load_config(None), example_db, panel)
+    analyse_calls.clear()
+
+    r = cli("--db", example_db, "top", "--limit", "3")
+
+    assert len(analyse_calls) == 1
+    # Equal RAM ranks by model id, in the cache as in the full computation.
+    assert [line.split(",")[:2] for line in r.out.splitlines()[1:]] == [
+        ["1", "org8/rocket-7B"],
+        ["2", "org9/rocket-7B"],
+        ["3", "org0/model-0-7B"],
+    ]
+    assert score_cache.stored_key(example_db) not in (None, old_key)
+    analyse_calls.clear()
+    for fmt in ("csv", "json", "table"):
+        args = ("--db", example_db, "top", "--limit", "3", "--format", fmt)
+        assert cli(*args) == _slow(cli, monkeypatch, *args), fmt
+    assert len(analyse_calls) == 3  # the slow runs only
+
+
+def test_a_config_change_invalidates_the_cache(
+    cli: CliRunner, example_db: Path, tmp_path: Path, analyse_calls: list[dict[str, Any]]
+) -> None:
+    cli("--db", example_db, "top")
+    (tmp_path / "config.yaml").write_text("tracking:\n  exclude: [org0/model-0-7B]\n")
+    analyse_calls.clear()
+
+    r = cli("--db", example_db, "top", "--limit", "2")
+
+    assert len(analyse_calls) == 1
+    assert [line.split(",")[1] for line in r.out.splitlines()[1:]] == [
+        "org1/model-1-7B",
+        "org2/model-2-7B",
+    ]
+
+
+def test_a_setting_outside_scoring_keeps_the_cache(example_db: Path, tmp_path: Path) -> None:
+    before = _key(example_db)
+    (tmp_path / "config.yaml").write_text("charts:\n  default_models: 3\n")
+    assert _key(example_db) == before
+    (tmp_path / "config.yaml").write_text("ram:\n  top_n: 5\n")
+    assert _key(example_db) != before
+
+
+def test_the_key_follows_the_database_files(example_db: Path) -> None:
+    before = _key(example_db)
+    wal = Path(str(example_db) + ".wal")
+    wal.write_bytes(b"")
+    with_wal = _key(example_db)
+    os.utime(example_db, ns=(0, 0))
+
+    assert len({before, with_wal, _key(example_db)}) == 3
+    assert _key(example_db.with_name("missing.duckdb")) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--method", "median"], ["--as-of", "2025-12-01"], ["--baseline", "2026-Q1"]],
+)
+def test_other_baselines_are_computed_and_never_cached(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]], args: list[str]
+) -> None:
+    cli("--db", example_db, "baseline", "--freeze", "2026-Q1")
+    cli("--db", example_db, "top")
+    cache = score_cache.cache_path(example_db)
+    stamp = cache.stat().st_mtime_ns
+    live = cli("--db", example_db, "top", "--format", "json")
+    analyse_calls.clear()
+
+    r = cli("--db", example_db, "top", "--format", "json", *args)
+
+    assert r.code == 0, r.err
+    assert len(analyse_calls) == 1
+    assert cache.stat().st_mtime_ns == stamp
+    header = {k: v for k, v in json.loads(r.out).items() if k != "rows"}
+    assert header != {k: v for k, v in json.loads(live.out).items() if k != "rows"}
+
+
+def test_scores_and_score_warm_the_cache_too(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]]
+) -> None:
+    cli("--db", example_db, "scores", "--as-of", "2025-12-01")
+    assert not score_cache.cache_path(example_db).exists()
+
+    cli("--db", example_db, "score", "org0/model-8-7B")
+    assert score_cache.stored_key(example_db) == _key(example_db)
+    analyse_calls.clear()
+    cli("--db", example_db, "top")
+    assert analyse_calls == []
+
+
+@pytest.mark.parametrize("content", [b"", b"not parquet at all", b"PAR1\x00\x00PAR1"])
+def test_a_corrupt_cache_falls_back_silently_and_is_rewritten(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, example_db: Path, content: bytes
+) -> None:
+    want = _slow(cli, monkeypatch, "--db", example_db, "top", "--format", "json")
+    score_cache.cache_path(example_db).write_bytes(content)
+
+    r = cli("--db", example_db, "top", "--format", "json")
+
+    assert r == want
+    assert score_cache.stored_key(example_db) == _key(example_db)
+
+
+def test_a_cache_of_another_state_is_ignored(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]]
+) -> None:
+    an = api.analyse(load_config(None), example_db, method="median")
+    assert score_cache.save(an, example_db, "some other state")
+    analyse_calls.clear()
+
+    r = cli("--db", example_db, "top", "--format", "json")
+
+    assert len(analyse_calls) == 1
+    assert json.loads(r.out)["baseline"] == "live cutoff, top 10"
+
+
+def test_a_cache_replaced_while_read_is_not_used(
+    cli: CliRunner, example_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("--db", example_db, "top")
+    cache = score_cache.cache_path(example_db)
+    copy = cache.with_name("copy.parquet")
+    copy.write_bytes(cache.read_bytes())
+    real: Callable[..., Any] = score_cache._read_meta
+
+    def then_replace(con: Any, path: Path) -> Any:
+        meta = real(con, path)
+        os.replace(copy, cache)
+        return meta
+
+    monkeypatch.setattr(score_cache, "_read_meta", then_replace)
+
+    assert score_cache.top(load_config(None), example_db, 30, None, 10) is None
+
+
+def test_a_cache_that_cannot_be_written_costs_nothing_but_time(
+    cli: CliRunner, example_db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(score_cache.tempfile, "mkstemp", read_only)
+
+    r = cli("--db", example_db, "top", "--limit", "1")
+
+    assert r.code == 0
+    assert r.out.splitlines()[1].startswith("1,org0/model-0-7B,5-10B,2025-01-01,30,")
+    assert sorted(p.name for p in tmp_path.iterdir() if "example" in p.name) == ["example.duckdb"]
+
+
+def test_the_fast_path_imports_no_pandas(cli: CliRunner, sample_db: Path, tmp_path: Path) -> None:
+    cli("--db", sample_db, "top")
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from ram.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['--db', {str(sample_db)!r}, 'top', '--format', 'json'])\n"
+        "heavy = ('pandas', 'numpy', 'pyarrow', 'plotly', 'huggingface_hub', 'rich',\n"
+        "         'ram.api', 'ram.catalog', 'ram.metric', 'ram.store')\n"
+        "print(json.dumps({'code': code, 'rows': len(json.loads(out.getvalue())['rows']),\n"
+        "                  'loaded': [m for m in heavy if m in sys.modules]}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("RAM_DB", "RAM_CONFIG")}
+
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"code": 0, "rows": 50, "loaded": []}
