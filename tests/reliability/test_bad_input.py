@@ -143,7 +143,7 @@ def test_fuzzed_panel_files(
     counter = itertools.count()
     outcomes: Counter[str] = Counter()
 
-    @settings(FUZZ, max_examples=60)
+    @settings(FUZZ, max_examples=50)
     @given(panel_text=panel_texts(), source=st.none() | st.text(min_size=1, max_size=8))
     def run(panel_text: tuple[str, bool], source: str | None) -> None:
         text, valid = panel_text

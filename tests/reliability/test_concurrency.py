@@ -5,9 +5,11 @@ it is after it; a second scheduler refuses to start, and a killed one leaves no 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,16 +18,23 @@ from pathlib import Path
 import pytest
 import yaml
 
+import ram.store
 from ram.store import Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
-from tests.reliability.support import ORGS, fill_hub, ram_popen, write_panel
+from tests.reliability.support import ORGS, fill_hub, fingerprint, ram_popen, write_panel
 
 READERS = 20
 TOP = ("top", "--day", "30", "--format", "csv")
 STAR = "gen0/star-7B"  # out-downloads every example model, so the leaderboard changes
 SEVEN_B = {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000}
+HOLD_READ_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+time.sleep(60)
+"""
 
 
 def pump(proc: subprocess.Popen[str]) -> list[str]:
@@ -175,3 +184,48 @@ def test_a_second_scheduler_refuses_and_a_killed_one_leaves_no_lock(
         statuses = [r[0] for r in store.con.execute("SELECT status FROM runs").fetchall()]
     assert statuses == ["ok", "ok"]  # the first scheduler's catch-up and the last --once
     figure(schedulers_started=2, refused=2, stale_lock_blocked=False, runs=len(statuses))
+
+
+def test_a_snapshot_that_cannot_get_the_write_lock_fails_cleanly_and_the_next_succeeds(
+    cli: CliRunner,
+    hub_client: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sleeps: list[float],
+    figure: Figure,
+) -> None:
+    """A reader that keeps the file open longer than the writer waits (60 s by default, 0.5 s
+    here): the snapshot fails with one line (exit 1) and writes nothing, not even its runs row;
+    once the reader is gone, the next run lands."""
+    db, cfg = tmp_path / "s.duckdb", tmp_path / "config.yaml"
+    tracking = {"use_catalog": False, "orgs": dict.fromkeys(ORGS, "us"), "min_downloads": None}
+    cfg.write_text(yaml.safe_dump({"tracking": tracking}))
+    monkeypatch.setattr(ram.store, "connect", functools.partial(ram.store.connect, wait=0.5))
+    with FakeHub() as hub:
+        fill_hub(hub)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        assert cli("--db", db, "--config", cfg, "snapshot").code == 0
+        before = fingerprint(db)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_READ_LOCK, str(db)], stdout=subprocess.PIPE, text=True
+        )
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        started = time.monotonic()
+
+        blocked = cli("--db", db, "--config", cfg, "snapshot")
+
+        waited = time.monotonic() - started
+        unchanged = fingerprint(db) == before  # the fetched rows dropped, nothing half-written
+        holder.kill()
+        holder.wait(timeout=30)
+        after = cli("--db", db, "--config", cfg, "snapshot")
+
+    assert blocked.code == 1
+    assert blocked.err.splitlines()[-1].startswith(f"Error: cannot open {db}: ")
+    assert blocked.err.splitlines()[-1].endswith(
+        "another process may be writing, try again shortly"
+    )
+    assert unchanged
+    assert after.code == 0, after.err
+    # Nothing records the blocked run: the runs table (ram status) does not show it either.
+    figure(lock_wait_s=0.5, failed_after_s=round(waited, 2), fetched_rows_dropped=8, runs_row=0)
