@@ -80,9 +80,9 @@ def counts(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _floats(col: pd.Series) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
-    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    """A new float64 array (never a view of the frame: the caller may write to it)."""
+    num = col if pd.api.types.is_numeric_dtype(col.dtype) else pd.to_numeric(col, errors="coerce")
+    return num.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
 def models_table(models: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,24 +115,25 @@ def _lookup(ids: pd.Index, values: np.ndarray) -> np.ndarray:
     return at
 
 
-def model_rows(col: pd.Series, ids: pd.Index) -> np.ndarray:
-    """Row of ``ids`` for every value of ``col`` (-1 for unknown or missing ids), as int32.
+def model_runs(col: pd.Series, ids: pd.Index) -> tuple[np.ndarray, np.ndarray | None]:
+    """Row of ``ids`` (-1 for unknown or missing ids, int32) of each run of equal values of
+    ``col``, and the runs' lengths (None: one value per run).
 
-    The store lists each model's rows together, so Arrow strings are looked up once per run of
-    equal neighbours; other layouts and dtypes are factorised."""
+    The store lists each model's rows together, so Arrow strings are looked up once per run;
+    other layouts and dtypes are factorised."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = col.cat.categories.to_numpy(dtype=object)
-        return np.r_[_lookup(ids, cats), -1].astype(np.int32)[col.cat.codes.to_numpy()]
+        return np.r_[_lookup(ids, cats), -1].astype(np.int32)[col.cat.codes.to_numpy()], None
     n = len(col)
     if isinstance(col.array, pd.arrays.ArrowExtensionArray) and n > 1:
         arrow = col.array.__arrow_array__()
         change = pc.fill_null(pc.not_equal(arrow[1:], arrow[:-1]), True)
-        starts = np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
+        starts = np.r_[0, pc.indices_nonzero(change).to_numpy().astype(np.int64) + 1]
         if 4 * len(starts) <= n:
             firsts = arrow.take(pa.array(starts)).to_numpy(zero_copy_only=False)
-            return np.repeat(_lookup(ids, firsts).astype(np.int32), np.diff(np.r_[starts, n]))
+            return _lookup(ids, firsts).astype(np.int32), np.diff(np.r_[starts, n])
     codes, uniques = pd.factorize(col)
-    return np.r_[_lookup(ids, np.asarray(uniques, dtype=object)), -1].astype(np.int32)[codes]
+    return np.r_[_lookup(ids, np.asarray(uniques, dtype=object)), -1].astype(np.int32)[codes], None
 
 
 @dataclass
@@ -153,17 +154,22 @@ def _observations(
 ) -> _Rows:
     """Rows of known models dated from release to the as-of day, in frame order, by chunks."""
     n = len(obs)
-    m, d, total = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
+    full = n if n > CHUNK else 0  # one chunk keeps its own arrays instead of copying them
+    m, d, total = np.empty(full, np.int32), np.empty(full, np.int32), np.empty(full)
     wpos, wval = [np.zeros(0, np.int64)], [np.zeros(0)]
     src: list[tuple[int, int, np.ndarray | None]] = []
     release_of = np.r_[release, np.nan]  # row -1, an unknown model, has no release
     size, latest = 0, np.nan
     for lo in range(0, n, CHUNK):
         part = obs.iloc[lo : lo + CHUNK]
-        idx = model_rows(part["model_id"], ids)
+        run_row, length = model_runs(part["model_id"], ids)
+        if length is None:
+            idx, born = run_row, release_of[run_row]
+        else:
+            idx, born = np.repeat(run_row, length), np.repeat(release_of[run_row], length)
         day = days_since_epoch(part["obs_date"])
         latest = np.fmax(latest, np.fmax.reduce(day)) if len(day) else latest
-        since = day - release_of[idx]
+        since = day - born
         with np.errstate(invalid="ignore"):
             keep = since >= 0
             if as_of_day is not None:
@@ -171,8 +177,11 @@ def _observations(
         rows = None if keep.all() else np.flatnonzero(keep)
         sel = slice(None) if rows is None else rows  # the usual case: no copies
         k = len(part) if rows is None else len(rows)
-        m[size : size + k], d[size : size + k] = idx[sel], since[sel]
-        total[size : size + k] = t = counts(part, "downloads_all_time")[sel]
+        t = counts(part, "downloads_all_time")[sel]
+        if full:
+            m[size : size + k], d[size : size + k], total[size : size + k] = idx[sel], since[sel], t
+        else:
+            m, d, total = idx[sel], since[sel].astype(np.int32), t
         src.append((lo, len(part), rows))
         sparse = np.flatnonzero(np.isnan(t))
         if len(sparse) and "downloads_30d" in part.columns:

@@ -139,3 +139,11 @@ def test_runs_of_one_model_apart_in_the_frame_are_one_curve() -> None:
     obs = obs_frame([("a", 1, 10, NAN), ("b", 1, 5, NAN), ("a", 2, 20, NAN), ("b", 2, 6, NAN)])
     curves = build_curves(obs, model_frame({"a": 0, "b": 0}), R + timedelta(2))
     assert curves.values[:, :3].tolist() == [[0.0, 10.0, 20.0], [0.0, 5.0, 6.0]]
+
+
+def test_the_input_frame_is_left_as_it_was() -> None:
+    obs = obs_frame([("a", 1, -5, NAN), ("a", 2, 20, NAN), ("a", 3, 10, NAN)])
+    before = obs.copy()
+    curves = build_curves(obs, model_frame({"a": 0}), R + timedelta(3))
+    assert list(curves.values[0, :4]) == [0.0, 0.0, 20.0, 20.0]
+    pd.testing.assert_frame_equal(obs, before)
