@@ -16,12 +16,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ram.curves import UNKNOWN, Curves, build_curves, group_heads, last_of_day, running_max
-from ram.curves import counts as _counts
-from ram.curves import day_of as _day_of
-from ram.curves import days_since_epoch as _days
-from ram.curves import models_table as _models
-from ram.curves import observed_at as _observed_at
+from ram.curves import (
+    UNKNOWN,
+    Curves,
+    build_curves,
+    counts,
+    day_of,
+    days_since_epoch,
+    group_heads,
+    last_of_day,
+    models_table,
+    observed_at,
+    running_max,
+)
 from ram.errors import BadInput
 
 __all__ = [
@@ -86,7 +93,7 @@ def size_class_of(params_b: float | None, scheme: SizeScheme = DEFAULT_SCHEME) -
 
 def _align(curves: Curves, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Size class, pool flag and release day of each curve row (unknown when not in models)."""
-    ids, release, cls, pool = _models(models)
+    ids, release, cls, pool = models_table(models)
     at = ids.get_indexer(pd.Index(curves.model_ids, dtype=object))
     found = at >= 0
     out_cls = np.where(found, cls[at], UNKNOWN).astype(object)
@@ -165,7 +172,7 @@ def _baseline_grid(baselines: pd.DataFrame, max_day: int) -> tuple[pd.Index, np.
     day = baselines["day"].to_numpy(dtype=np.int64)
     ok = (day >= 0) & (day <= max_day)
     where = labels.get_indexer(pd.Index(baselines["size_class"].astype(str)))
-    grid[where[ok], day[ok]] = _counts(baselines, "baseline")[ok]
+    grid[where[ok], day[ok]] = counts(baselines, "baseline")[ok]
     return labels, grid
 
 
@@ -178,7 +185,7 @@ def _scored(
     klass = labels.get_indexer(pd.Index(cls, dtype=object))
     rows = np.nonzero((klass >= 0) & (cls != UNKNOWN))[0]
     rows = rows[np.argsort(curves.model_ids[rows], kind="stable")]
-    age = _day_of(curves.as_of) - release
+    age = day_of(curves.as_of) - release
     parts: list[tuple[np.ndarray, ...]] = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),) * 2]
     step = max(1, _BLOCK // max(len(days), 1))
     for lo in range(0, len(rows), step):
@@ -233,9 +240,9 @@ def find_restatements(obs: pd.DataFrame) -> pd.DataFrame:
     """Counted all-time counts below an earlier one of the same model (rule 4's quality flag)."""
     obs = obs.reset_index(drop=True)
     codes, uniques = pd.factorize(obs["model_id"].astype(str))
-    day, value = _days(obs["obs_date"]), _counts(obs, "downloads_all_time")
+    day, value = days_since_epoch(obs["obs_date"]), counts(obs, "downloads_all_time")
     rows = np.flatnonzero((codes >= 0) & ~np.isnan(day))
-    tie = _observed_at(obs)[rows] if "observed_at" in obs.columns else np.zeros(0)
+    tie = observed_at(obs)[rows] if "observed_at" in obs.columns else np.zeros(0)
     m, d = codes[rows], day[rows].astype(np.int64)
     if group_heads(m, d) is None:
         rows = rows[last_of_day(m, d, tie)]

@@ -4,12 +4,14 @@ of days equal a point-by-point reading of rule 3."""
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ram import curves
 from ram.curves import build_curves, window_points
 from tests.test_metric import AS_OF, NAN, PROPS, R, curve_of, model_frame, obs_frame, panels
 
@@ -105,10 +107,12 @@ def test_every_input_layout_gives_the_same_curves(
     obs, models = panel
     want = build_curves(obs, models, AS_OF, max_gap_days=gap, max_day=60)
 
-    for name, frame in layouts(obs, seed).items():
-        got = build_curves(frame, models, AS_OF, max_gap_days=gap, max_day=60)
-        assert np.array_equal(got.values, want.values, equal_nan=True), name
-        assert np.array_equal(got.last_value, want.last_value, equal_nan=True), name
+    for name, frame in {"as given": obs, **layouts(obs, seed)}.items():
+        for chunk in (curves.CHUNK, 3):  # 3: rows are parsed and written in many chunks
+            with mock.patch.object(curves, "CHUNK", chunk):
+                got = build_curves(frame, models, AS_OF, max_gap_days=gap, max_day=60)
+            assert np.array_equal(got.values, want.values, equal_nan=True), (name, chunk)
+            assert np.array_equal(got.last_value, want.last_value, equal_nan=True), (name, chunk)
 
 
 def test_a_day_without_an_all_time_count_is_skipped_when_others_have_one() -> None:
@@ -130,20 +134,20 @@ def test_missing_ids_and_dates_are_ignored() -> None:
             "downloads_all_time": [10.0, 99.0, 99.0, 30.0],
         }
     )
-    curves = build_curves(obs, model_frame({"a": 0}))
-    assert curves.as_of == R + timedelta(3)
-    assert list(curves.values[0, :4]) == [0.0, 10.0, 20.0, 30.0]
+    built = build_curves(obs, model_frame({"a": 0}))
+    assert built.as_of == R + timedelta(3)
+    assert list(built.values[0, :4]) == [0.0, 10.0, 20.0, 30.0]
 
 
 def test_runs_of_one_model_apart_in_the_frame_are_one_curve() -> None:
     obs = obs_frame([("a", 1, 10, NAN), ("b", 1, 5, NAN), ("a", 2, 20, NAN), ("b", 2, 6, NAN)])
-    curves = build_curves(obs, model_frame({"a": 0, "b": 0}), R + timedelta(2))
-    assert curves.values[:, :3].tolist() == [[0.0, 10.0, 20.0], [0.0, 5.0, 6.0]]
+    built = build_curves(obs, model_frame({"a": 0, "b": 0}), R + timedelta(2))
+    assert built.values[:, :3].tolist() == [[0.0, 10.0, 20.0], [0.0, 5.0, 6.0]]
 
 
 def test_the_input_frame_is_left_as_it_was() -> None:
     obs = obs_frame([("a", 1, -5, NAN), ("a", 2, 20, NAN), ("a", 3, 10, NAN)])
     before = obs.copy()
-    curves = build_curves(obs, model_frame({"a": 0}), R + timedelta(3))
-    assert list(curves.values[0, :4]) == [0.0, 0.0, 20.0, 20.0]
+    built = build_curves(obs, model_frame({"a": 0}), R + timedelta(3))
+    assert list(built.values[0, :4]) == [0.0, 0.0, 20.0, 20.0]
     pd.testing.assert_frame_equal(obs, before)
