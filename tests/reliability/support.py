@@ -17,7 +17,7 @@ from tests.fakehub import FakeHub
 TABLES = ("meta", "models", "observations", "runs", "baselines")
 CANARY = "hf_CANARYrel1ab1l1tyT0ken9"
 # Runs ``ram`` exactly as the console script does, from any working directory.
-RAM = [sys.executable, "-c", "import sys; from ram.cli import main; sys.exit(main(sys.argv[1:]))"]
+RAM = [sys.executable, str(Path(__file__).with_name("ram_entry.py"))]
 
 
 # -- the fake Hub's population ------------------------------------------------------------------

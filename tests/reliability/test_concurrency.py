@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from ram.store import Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
-from tests.reliability.support import ORGS, fill_hub, fingerprint, ram_popen, write_panel
+from tests.reliability.support import ORGS, fill_hub, fingerprint, ram_env, ram_popen, write_panel
 
 READERS = 20
 TOP = ("top", "--day", "30", "--format", "csv")
@@ -131,13 +133,81 @@ def test_twenty_reads_during_a_write_see_before_or_after(
     )
 
 
-def test_store_connections_draw_no_progress_bar(example_db: Path) -> None:
-    """DuckDB draws a progress bar on stdout once a query runs 2 s (a big store, a busy machine):
-    in the middle of ``--format csv`` output.  Every store connection turns it off."""
-    for read_only in (True, False):
-        with Store.open(example_db, read_only=read_only) as store:
-            setting = store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
-            assert setting == (False,)
+# ``ram`` in a host DuckDB takes for an interactive shell (``python -c``, a REPL): there DuckDB
+# turns its stdout progress bar on for statements over 2 s.  Notes each statement's setting.
+PROBE = """
+import json, sys, duckdb
+seen, real = [], duckdb.connect
+
+class Watched:
+    def __init__(self, con, where):
+        self._con, self._where = con, where
+    def execute(self, sql, *args, **kwargs):
+        if not sql.lstrip().upper().startswith(("SET ", "SELECT CURRENT_SETTING")):
+            on = self._con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+            seen.append((self._where, " ".join(sql.split())[:50], on))
+        return self._con.execute(sql, *args, **kwargs)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self._con.close()
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+def connect(*args, **kwargs):
+    where = "file" if args and args[0] not in ("", ":memory:") else "memory"
+    return Watched(real(*args, **kwargs), where)
+
+duckdb.connect = connect
+from ram.cli import main
+codes = [main(args) for args in json.loads(sys.argv[1])]
+with open(sys.argv[2], "w") as out:
+    json.dump({"codes": codes, "seen": seen}, out)
+"""
+
+
+@pytest.fixture(scope="module")
+def interactive_probe(
+    example_db_master: Path, tmp_path_factory: pytest.TempPathFactory
+) -> list[tuple[str, str, bool]]:
+    """(connection kind, statement, progress bar on) of top, import, status and models."""
+    tmp = tmp_path_factory.mktemp("probe")
+    db, panel, report = tmp / "s.duckdb", tmp / "p.csv", tmp / "probe.json"
+    shutil.copy(example_db_master, db)
+    write_panel(panel, 20, 40)
+    runs = [["--db", str(db), *TOP], ["--db", str(db), *TOP],
+            ["--db", str(db), "import", "panel", str(panel)], ["--db", str(db), *TOP],
+            ["--db", str(db), "status"], ["--db", str(db), "models"]]  # fmt: skip
+
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(runs), str(report)],
+        capture_output=True, text=True, env=ram_env(), timeout=120, cwd=tmp,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    probe = json.loads(report.read_text())
+    assert probe["codes"] == [0] * len(runs)
+    return [tuple(row) for row in probe["seen"]]
+
+
+def test_store_connections_draw_no_progress_bar_even_in_an_interactive_host(
+    interactive_probe: list[tuple[str, str, bool]],
+) -> None:
+    """A progress bar on stdout lands in the middle of ``--format csv`` output."""
+    on_file = [(sql, on) for where, sql, on in interactive_probe if where == "file"]
+    assert len(on_file) > 10
+    assert [sql for sql, on in on_file if on] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ram/score_cache.py opens duckdb.connect() without SET enable_progress_bar = false "
+    "(as ram/store.py does); collectors/archive.py and ram/backfill.py do the same",
+)
+def test_no_duckdb_connection_draws_a_progress_bar_in_an_interactive_host(
+    interactive_probe: list[tuple[str, str, bool]],
+) -> None:
+    assert [sql for _, sql, on in interactive_probe if on] == []
 
 
 def test_a_second_scheduler_refuses_and_a_killed_one_leaves_no_lock(
