@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.cli_startup [--runs N]`` prints one JSON line: medians of N fresh
 processes each (same interpreter), and where the import time goes (``-X importtime``, self
-time summed per top-level package, so each module is counted once).
+time summed per top-level package, so each module is counted once).  ``top`` runs with the score
+cache warm (``ram import panel`` writes it); ``top_cold`` removes it before each run, so it times
+the full computation plus writing the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,10 +53,17 @@ def build_demo(directory: Path) -> Path:
     return db
 
 
-def timed(args: list[str], runs: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of ``runs`` fresh processes after one untimed warm-up (page cache)."""
+def timed(
+    args: list[str], runs: int, prepare: Callable[[], None] | None = None
+) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` fresh processes after one untimed warm-up (page cache).
+
+    ``prepare`` runs ahead of each process, untimed.
+    """
     wall, cpu = [], []
     for i in range(runs + 1):
+        if prepare is not None:
+            prepare()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(args, cwd=ROOT, env=_env(), check=True, capture_output=True)
@@ -92,17 +102,21 @@ def measure(runs: int = 5) -> dict[str, object]:
     """Medians of the CLI commands and the floor, their ratio and the import profile."""
     with tempfile.TemporaryDirectory(prefix="ram-bench-cli-") as tmp:
         db = build_demo(Path(tmp))
+        cache = db.with_name(db.name + ".top-cache.parquet")
+        cache_warm = cache.is_file()
         top = [*_ram(), "--db", str(db), "top", "--day", "30"]
         commands = {
             "floor": [sys.executable, *FLOOR],
             "data_stack": [sys.executable, *DATA_STACK],
             "top": top,
             "top_table": [*top, "--format", "table"],
+            "top_cold": top,
             "version": [*_ram(), "--version"],
         }
         medians, cpu = {}, {}
         for name, args in commands.items():
-            wall_runs, cpu_runs = timed(args, runs)
+            drop = (lambda: cache.unlink(missing_ok=True)) if name == "top_cold" else None
+            wall_runs, cpu_runs = timed(args, runs, drop)
             medians[name], cpu[name] = statistics.median(wall_runs), statistics.median(cpu_runs)
         profile = import_profile(top)
         floor_profile = import_profile(commands["floor"])
@@ -111,6 +125,8 @@ def measure(runs: int = 5) -> dict[str, object]:
         "cli_floor_seconds": round(medians["floor"], 3),
         "cli_top_vs_floor": round(medians["top"] / medians["floor"], 2),
         "cli_top_table_seconds": round(medians["top_table"], 3),
+        "cli_top_cold_seconds": round(medians["top_cold"], 3),
+        "cli_top_cache_warm": cache_warm,
         "cli_data_stack_seconds": round(medians["data_stack"], 3),
         "cli_version_seconds": round(medians["version"], 3),
         "cpu_seconds": {name: round(seconds, 3) for name, seconds in cpu.items()},

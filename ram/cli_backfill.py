@@ -148,6 +148,7 @@ def backfill(
     """
     from ram import backfill as bf
     from ram.render import emit
+    from ram.score_cache import refresh
 
     day = parse_date(date, "--date")
     started = time.monotonic()
@@ -182,4 +183,5 @@ def backfill(
             f"{_n(bf.models_written(STATE.db_path, saved), 'model')} "
             f"({sum(r.new_models for r in saved):,} new) in {time.monotonic() - started:.1f}s"
         )
+        refresh(STATE.cfg, STATE.db_path)
     _raise_for(refused, len(runs))

@@ -170,6 +170,7 @@ def snapshot(
     Example: ram snapshot --orgs Qwen,meta-llama --dry-run
     """
     from ram.errors import HubError
+    from ram.score_cache import refresh
     from ram.snapshot import run_snapshot
 
     with _Display() as display:
@@ -198,6 +199,7 @@ def snapshot(
             "(no zeros); see: ram status",
             file=sys.stderr,
         )
+    refresh(STATE.cfg, STATE.db_path)
 
 
 @app.command("schedule")

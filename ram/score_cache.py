@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ram import __version__
-from ram.errors import RamError, UnknownSizeClass
+from ram.errors import UnknownSizeClass
 
 if TYPE_CHECKING:
     from ram.api import Analysis
@@ -35,6 +37,7 @@ COLUMNS = (
 )  # fmt: skip
 NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "pool"})
 _META_KEY = "ram_top_cache"
+LEFTOVER_SECONDS = 600  # a temporary file this old belongs to a write that died
 _PACKAGE = Path(__file__).resolve().parent
 # A failed read of any kind means "no cache": the full computation answers instead.
 _READ_ERRORS = (OSError, duckdb.Error, ValueError, KeyError, TypeError)
@@ -197,6 +200,15 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _drop_leftovers(path: Path) -> None:
+    """Remove temporary files of earlier writes that were killed before their rename."""
+    stale = time.time() - LEFTOVER_SECONDS
+    for leftover in path.parent.glob(glob.escape(path.name) + ".*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < stale:
+                leftover.unlink()
+
+
 def _write(an: Analysis, db: Path, key: str) -> None:
     import pandas as pd
 
@@ -217,6 +229,7 @@ def _write(an: Analysis, db: Path, key: str) -> None:
         "size_classes": an.size_classes,
     }
     path = cache_path(db)
+    _drop_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -253,7 +266,8 @@ def save(an: Analysis, db: Path, key: str | None) -> bool:
         return False
     try:
         _write(an, db, key)
-    except (OSError, duckdb.Error):
+    except Exception:
+        # The answer is computed already; a cache that cannot be written only costs speed.
         return False
     return True
 
@@ -267,6 +281,7 @@ def refresh(cfg: Config, db: Path) -> bool:
         return False
     try:
         an = api.analyse(cfg, db)
-    except RamError:
+    except Exception:
+        # The write before this succeeded; the next ``ram top`` computes (and reports) instead.
         return False
     return save(an, db, key)

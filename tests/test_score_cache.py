@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -322,3 +324,52 @@ def test_the_fast_path_imports_no_pandas(cli: CliRunner, sample_db: Path, tmp_pa
 
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"code": 0, "rows": 50, "loaded": []}
+
+
+def test_leftovers_of_killed_writes_are_removed_once_old(cli: CliRunner, example_db: Path) -> None:
+    cache = score_cache.cache_path(example_db)
+    old, recent = (cache.with_name(f"{cache.name}.{tag}.tmp") for tag in ("old", "recent"))
+    old.write_bytes(b"half")
+    recent.write_bytes(b"half")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+
+    assert cli("--db", example_db, "top").code == 0
+
+    assert cache.is_file() and recent.is_file()  # maybe a write in progress: left alone
+    assert not old.exists()
+
+
+def test_snapshot_refreshes_the_cache(
+    cli: CliRunner, example_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ram import snapshot
+
+    def fake_run(cfg: Config, db: Path, **options: Any) -> SimpleNamespace:
+        run = api.import_panel(cfg, db, _write_panel(tmp_path / "rockets.csv"))
+        return SimpleNamespace(
+            status="ok", missing_ids=[], renamed={}, warnings=[], run=run, line=lambda: "ok"
+        )
+
+    monkeypatch.setattr(snapshot, "run_snapshot", fake_run)
+    cli("--db", example_db, "top")
+    before = score_cache.stored_key(example_db)
+
+    assert cli("--db", example_db, "snapshot").code == 0
+
+    assert score_cache.stored_key(example_db) == _key(example_db) != before
+
+
+def test_backfill_refreshes_the_cache(cli: CliRunner, tmp_path: Path) -> None:
+    from tests.archive_fixtures import hub_stats_layout
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "tracking:\n  use_catalog: false\n  orgs: {Qwen: china, meta-llama: us}\nram:\n  top_n: 1\n"
+    )
+    days = [dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)]
+    db = tmp_path / "s.duckdb"
+
+    assert cli("--db", db, "backfill", hub_stats_layout(tmp_path, days)).code == 0
+
+    assert score_cache.stored_key(db) == score_cache.cache_key(load_config(cfg), db)
