@@ -373,3 +373,55 @@ def test_backfill_refreshes_the_cache(cli: CliRunner, tmp_path: Path) -> None:
     assert cli("--db", db, "backfill", hub_stats_layout(tmp_path, days)).code == 0
 
     assert score_cache.stored_key(db) == score_cache.cache_key(load_config(cfg), db)
+
+
+SCHEMES = {
+    "coarse": "sizes:\n  scheme: coarse\n",
+    "custom": 'sizes:\n  scheme:\n    - {label: "small, \\"tiny\\"", min: 0, max: 5}\n'
+    "    - {label: big, min: 5}\n",
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_other_size_schemes_rank_and_quote_alike(
+    cli: CliRunner,
+    sample_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    analyse_calls: list[dict[str, Any]],
+    scheme: str,
+) -> None:
+    (tmp_path / "config.yaml").write_text(SCHEMES[scheme])
+    outputs = []
+    for args in (["--limit", "3"], ["--latest", "--format", "json"], ["--format", "table"]):
+        slow = _slow(cli, monkeypatch, "--db", sample_db, "top", *args)
+        analyse_calls.clear()
+        assert cli("--db", sample_db, "top", *args) == slow, args
+        assert analyse_calls == []
+        outputs.append(slow.out)
+    if scheme == "custom":
+        assert outputs[0].splitlines()[1] == (
+            '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,115643.0,'
+            "436.77610404434336,37"
+        )
+
+
+def test_a_store_without_scores_caches_an_empty_leaderboard(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = tmp_path / "tiny.csv"
+    panel.write_text(
+        "model_id,date,downloads_all_time,created_at\n"
+        "foo/bar,2025-01-02,10,2025-01-01T00:00:00Z\n"
+        "foo/bar,2025-01-03,20,2025-01-01T00:00:00Z\n"
+    )
+    db = tmp_path / "tiny.duckdb"
+    assert cli("--db", db, "import", "panel", panel).code == 0
+
+    for fmt in ("csv", "json", "table"):
+        fast = cli("--db", db, "top", "--format", fmt)
+        assert fast == _slow(cli, monkeypatch, "--db", db, "top", "--format", fmt)
+    assert fast.code == 0 and "Top models by RAM at day 30" in fast.out
+    assert cli("--db", db, "top").out == (
+        "rank,model_id,size_class,release_date,day,cumulative_downloads,baseline,ram,pool\n"
+    )
