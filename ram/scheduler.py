@@ -234,6 +234,10 @@ def run_logged(
         log.debug("traceback of the crashed snapshot", exc_info=True)
         return None
     log_summary(summary)
+    if summary.status != "failed":
+        from ram import score_cache
+
+        score_cache.refresh(cfg, db)  # best effort: the next ram top answers fast
     return summary
 
 
