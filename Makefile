@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB := snapshots/demo.duckdb
 SAMPLE := snapshots/sample/hf_downloads_30d_2024H2.csv.gz
 
-.PHONY: demo test lint typecheck unit install dev clean
+.PHONY: demo test lint typecheck unit install dev clean bench bench-full
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ unit: $(DEVSTAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+bench: $(DEVSTAMP)
+	$(BIN)/python -m benchmarks.run --quick
+
+bench-full: $(DEVSTAMP)
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB).wal
