@@ -325,6 +325,10 @@ def _connect() -> duckdb.DuckDBPyConnection:
     # scan stream instead of buffering rows to keep their order.
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
+    # A progress bar drawn on stdout would garble the command's output (DuckDB draws one for
+    # long queries when it believes it is interactive); where it is off already, SET is refused.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
