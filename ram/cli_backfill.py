@@ -7,53 +7,24 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ram.cli_common import STATE, FormatOption, app, fmt_or_default, parse_date
+from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
     from ram.backfill import Step
     from ram.store import RunRecord
 
 
-class _Display:
+class _Display(StderrProgress):
     """Progress on stderr: a transient rich bar on a terminal, plain lines otherwise."""
 
     def __init__(self, dry_run: bool) -> None:
+        super().__init__()
         self.dry_run = dry_run
-        self.bar: Any = None
-        self.tasks: dict[str, Any] = {}
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def __enter__(self) -> _Display:
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
     def __call__(self, step: Step) -> None:
         where = f"{step.file.snapshot_date} {step.file.path}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ram.cli_common import STATE, FormatOption, app, fmt_or_default
+from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
     from ram.snapshot import SnapshotSummary, Step
@@ -18,41 +19,8 @@ if TYPE_CHECKING:
 NEW_SHOWN = 50  # rows of the dry run's new-model table on a terminal
 
 
-class _Display:
+class _Display(StderrProgress):
     """Progress on stderr: a transient rich bar on a terminal, plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.tasks: dict[str, Any] = {}
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def __enter__(self) -> _Display:
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
     def __call__(self, step: Step) -> None:
         if self.bar is None:
