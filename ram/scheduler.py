@@ -275,8 +275,9 @@ class SnapshotScheduler:
             return
         self.summaries.append(run_logged(self.cfg, self.db, self.endpoint, self.token))
         job = self.scheduler.get_job("snapshot")
-        if job is not None and job.next_run_time is not None:
-            log.info("next snapshot at %s", job.next_run_time.isoformat(timespec="seconds"))
+        next_run = getattr(job, "next_run_time", None)  # absent until the job is scheduled
+        if next_run is not None:
+            log.info("next snapshot at %s", next_run.isoformat(timespec="seconds"))
         self.finished.set()
 
     def start(self, catch_up: bool | None = None) -> None:

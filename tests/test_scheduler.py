@@ -233,9 +233,13 @@ def test_no_catch_up_after_a_recent_good_run(hub: FakeHub, tmp_path: Path) -> No
     sched = scheduler.SnapshotScheduler(small_config(), db, trigger, endpoint=hub.url, token=False)
     thread = threading.Thread(target=sched.start)
     thread.start()
-    while sched.scheduler.get_job("snapshot") is None:
+    # A job added before the scheduler starts gets its next_run_time once it is scheduled.
+    deadline = time.monotonic() + 10
+    next_run = None
+    while next_run is None and time.monotonic() < deadline:
+        job = sched.scheduler.get_job("snapshot")
+        next_run = getattr(job, "next_run_time", None) if job is not None else None
         time.sleep(0.01)
-    next_run = sched.scheduler.get_job("snapshot").next_run_time
     sched.stop()
     thread.join(10)
 
