@@ -88,3 +88,32 @@ def sample_db(sample_db_master: Path, tmp_path: Path) -> Path:
     db = tmp_path / "sample.duckdb"
     shutil.copy(sample_db_master, db)
     return db
+
+
+@pytest.fixture
+def hub_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let huggingface_hub talk (to the loopback fake Hub only): no telemetry, no token."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch, hub_client: None) -> list[float]:
+    """Backoff and Retry-After waits (the client's and the collector's), recorded, not slept."""
+    import time
+    from types import SimpleNamespace
+
+    from huggingface_hub.utils import _http as hf_http
+
+    from collectors import hub as collector
+
+    waits: list[float] = []
+    fake_time = SimpleNamespace(sleep=waits.append, time=time.time, monotonic=time.monotonic)
+    monkeypatch.setattr(hf_http, "time", fake_time)
+    monkeypatch.setattr(collector, "_sleep", waits.append)
+    return waits

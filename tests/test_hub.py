@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import get_args
 
-import huggingface_hub.constants
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.hf_api import ExpandModelProperty_T
-from huggingface_hub.utils import _http as hf_http
 
-from collectors import hub as collector
 from collectors.hub import EXPAND, FetchResult, HubModel, fetch_org, fetch_snapshot
 from tests.fakehub import FakeHub, hub_id_for
 from tests.fakehub_data import populate
@@ -26,24 +21,7 @@ CANARY = "hf_CANARYtoken123"
 CREATED = "2025-03-04T05:06:07.000Z"
 
 
-@pytest.fixture(autouse=True)
-def _offline_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Online, but only to the fake Hub: no user-agent registry fetch to huggingface.co, no token."""
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits (the client's and ours), recorded instead of slept."""
-    waits: list[float] = []
-    fake_time = SimpleNamespace(sleep=waits.append, time=time.time, monotonic=time.monotonic)
-    monkeypatch.setattr(hf_http, "time", fake_time)
-    monkeypatch.setattr(collector, "_sleep", waits.append)
-    return waits
+pytestmark = pytest.mark.usefixtures("hub_client")  # the client talks to the fake Hub only
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.support import RAM, ram_env
 from tests.test_snapshot import (
-    _hub_client,  # noqa: F401  (autouse: the client talks to the fake Hub only)
     _lines,
     fill_small,
     query,
@@ -36,6 +35,8 @@ from tests.test_snapshot import (
 )
 
 UTC = dt.UTC
+
+pytestmark = pytest.mark.usefixtures("hub_client")  # the client talks to the fake Hub only
 
 
 @pytest.fixture

@@ -14,17 +14,13 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty, Queue
-from types import SimpleNamespace
 from typing import Any
 
 import duckdb
-import huggingface_hub.constants
 import pandas as pd
 import pytest
 import yaml
-from huggingface_hub.utils import _http as hf_http
 
-from collectors import hub as collector
 from collectors.hub import FetchResult, HubModel
 from ram import score_cache, snapshot
 from ram.catalog import tracked_orgs
@@ -124,22 +120,7 @@ def fill_small(hub: FakeHub) -> None:
     hub.add("Other/kept-7B", **_repo(77, 700))
 
 
-@pytest.fixture(autouse=True)
-def _hub_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The client may talk to the loopback fake Hub only: no telemetry, no token."""
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits, recorded instead of slept."""
-    waits: list[float] = []
-    fake_time = SimpleNamespace(sleep=waits.append, time=time.time, monotonic=time.monotonic)
-    monkeypatch.setattr(hf_http, "time", fake_time)
-    monkeypatch.setattr(collector, "_sleep", waits.append)
-    return waits
+pytestmark = pytest.mark.usefixtures("hub_client")  # the client talks to the fake Hub only
 
 
 @pytest.fixture
