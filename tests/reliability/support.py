@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,17 @@ def ram_popen(*args: str | Path, **extra_env: str) -> subprocess.Popen[str]:
         text=True,
         env=ram_env(**extra_env),
     )
+
+
+def pump(proc: subprocess.Popen[str]) -> list[str]:
+    """The process's stderr lines as they arrive, read on a thread (never blocks the caller)."""
+    lines: list[str] = []
+    assert proc.stderr is not None
+    stream = proc.stderr
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,15 @@ from ram.store import Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
-from tests.reliability.support import ORGS, fill_hub, fingerprint, ram_env, ram_popen, write_panel
+from tests.reliability.support import (
+    ORGS,
+    fill_hub,
+    fingerprint,
+    pump,
+    ram_env,
+    ram_popen,
+    write_panel,
+)
 
 READERS = 20
 TOP = ("top", "--day", "30", "--format", "csv")
@@ -37,20 +44,6 @@ con = duckdb.connect(sys.argv[1], read_only=True)
 print("open", flush=True)
 time.sleep(60)
 """
-
-
-def pump(proc: subprocess.Popen[str]) -> list[str]:
-    """The process's stderr lines as they arrive, read on a thread."""
-    lines: list[str] = []
-    assert proc.stderr is not None
-    stream = proc.stderr
-
-    def read() -> None:
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.reliability.support import (
     add_huge_org,
     fill_hub,
     fingerprint,
+    pump,
     query,
     ram_popen,
     write_panel,
@@ -163,20 +163,6 @@ HUGE = 8_000
 TODAY_ROWS = HUGE + len(ALL)
 
 
-def _pump(proc: subprocess.Popen[str]) -> list[str]:
-    """Collect the process's stderr lines as they come, without blocking the caller."""
-    lines: list[str] = []
-    assert proc.stderr is not None
-    stream = proc.stderr
-
-    def read() -> None:
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
-
-
 def _until(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition() and proc.poll() is None and time.monotonic() < deadline:
@@ -221,7 +207,7 @@ def test_sigkill_during_a_snapshot_leaves_no_half_run(
         hub.reset_counts()
 
         proc = ram_popen("--db", db, "--config", cfg_file, "snapshot", HF_ENDPOINT=hub.url)
-        lines = _pump(proc)
+        lines = pump(proc)
 
         def saving() -> bool:
             return any(line.startswith("saving ") for line in lines)
