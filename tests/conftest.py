@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,40 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(hf_constants, "ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _hub_contract_held() -> Iterator[None]:
+    """Fail a test whose code sent the fake Hub a request the real Hub refuses.
+
+    Every ``FakeHub`` records requests outside ``tests/hub_contract.py`` in ``violations``; a test
+    that sends such requests on purpose sets ``allow_violations``.
+    """
+    from tests.fakehub import FakeHub
+
+    yield
+    broken: list[str] = []
+    for hub in FakeHub.instances:  # also hubs of wider-scoped fixtures: what is new since
+        new, hub.checked = hub.violations[hub.checked :], len(hub.violations)
+        _CONTRACT["requests"] += hub.requests - hub.counted
+        hub.counted = hub.requests
+        broken += [] if hub.allow_violations else new
+    _CONTRACT["violations"] += len(broken)
+    if broken:
+        shown = "\n  ".join(broken[:5])
+        pytest.fail(f"requests the real Hub refuses ({len(broken)}):\n  {shown}", pytrace=False)
+
+
+_CONTRACT = {"requests": 0, "violations": 0}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line: how many fake-Hub requests the suite made, all checked against the contract."""
+    if _CONTRACT["requests"]:
+        terminalreporter.write_line(
+            f"hub contract: {_CONTRACT['requests']:,} requests to contract fakes checked, "
+            f"{_CONTRACT['violations']} refused"
+        )
 
 
 @pytest.fixture

@@ -1,9 +1,17 @@
-"""A fake Hugging Face Hub on 127.0.0.1 speaking the model endpoints the collector uses.
+"""A contract fake of the Hugging Face Hub on 127.0.0.1 for the model routes the collector uses.
 
 Point ``HF_ENDPOINT`` (or ``endpoint=``) at ``FakeHub.url`` and drive the real ``huggingface_hub``
-client against it.  Repos are a mutable dict of Hub-shaped JSON; switches inject 429 with
-``Retry-After``, 5xx, slow, malformed or truncated answers, dropped connections, pagination loops,
-renames and vanishing repos.  Every request is counted, in total and per path.
+client against it.  It enforces what the real Hub enforces (``tests/hub_contract.py`` holds each
+rule with its source): allowed ``expand[]`` per route, ``expand`` never with ``full``/``cardData``,
+cursor pagination through ``Link`` only, ``X-Error-Code`` headers, 401/404 for private repos,
+bad tokens refused, ``RateLimit`` headers on every answer, HTML bodies on 5xx, and repo JSON of
+the Hub's shapes (checked when a test adds a repo).  A request the contract refuses is answered
+as the Hub answers it *and* recorded in ``violations``; ``tests/conftest.py`` fails any test whose
+code made one, so no test passes on a request the real Hub would refuse.
+
+Repos are a mutable dict of Hub-shaped JSON; switches inject 429 with ``Retry-After``, 5xx, slow,
+malformed or truncated answers, dropped connections, pagination loops, renames and vanishing
+repos.  Every request is counted, in total and per path.
 """
 
 from __future__ import annotations
@@ -17,13 +25,13 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from huggingface_hub.hf_api import ExpandModelProperty_T
+from tests import hub_contract as contract
+from tests.hub_contract import Refusal
 
-EXPAND_NAMES = frozenset(get_args(ExpandModelProperty_T))
-# What the Hub returns per listed model when no expand[] is given.
+# What the Hub returns per listed model when no expand[] is given ([HUB-docs] example answers).
 LIST_FIELDS = (
     *("likes", "trendingScore", "private", "downloads"),
     *("tags", "pipeline_tag", "library_name", "createdAt"),
@@ -71,22 +79,43 @@ def _uncursor(text: str) -> tuple[str, int]:
 
 
 class FakeHub:
-    """The fake Hub: ``with FakeHub() as hub: ...``; mutate ``hub.repos`` or use the helpers."""
+    """The fake Hub: ``with FakeHub() as hub: ...``; mutate ``hub.repos`` or use the helpers.
 
-    def __init__(self, *, page_size: int = 1000, latency: float = 0.0) -> None:
+    ``page_size`` is the server's page (the real Hub's is ``contract.MAX_PAGE``); ``tokens`` are
+    the tokens it knows (None: every ``hf_`` token is valid); ``allow_violations`` marks a test
+    that sends refused requests on purpose.
+    """
+
+    # Every instance made in this process, so the suite can check each test's requests.
+    instances: ClassVar[list[FakeHub]] = []
+
+    def __init__(
+        self,
+        *,
+        page_size: int = contract.MAX_PAGE,
+        latency: float = 0.0,
+        tokens: set[str] | None = None,
+    ) -> None:
         self.repos: dict[str, dict[str, Any]] = {}
         self.redirects: dict[str, tuple[str, int]] = {}  # old id -> (new id, 301/307)
         self.faults: list[Fault] = []
         self.page_size = page_size
         self.latency = latency
+        self.tokens = tokens
         # A hostile proxy: error bodies quote the Authorization header back.
         self.echo_auth_in_errors = False
         self.requests = 0
         self.requests_by_path: Counter[str] = Counter()
         self.log: list[tuple[str, str]] = []  # (path, query) of every request
         self.authorizations: list[str | None] = []
+        self.violations: list[str] = []  # requests the contract refuses, with the reason
+        self.allow_violations = False
+        self.checked = self.counted = 0  # violations and requests the suite has looked at
+        self.rate_remaining = contract.RATE_LIMIT_QUOTA
+        self._links: set[str] = set()  # query strings of every Link this Hub handed out
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        FakeHub.instances.append(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -119,17 +148,28 @@ class FakeHub:
         self.stop()
 
     # -- state -----------------------------------------------------------------------------
-    def add(self, model_id: str, **fields: Any) -> dict[str, Any]:
-        """Create or replace a repo; only ``_id``, ``id`` and ``author`` are filled in for you."""
+    def add(self, model_id: str, *, hostile: bool = False, **fields: Any) -> dict[str, Any]:
+        """Create or replace a repo; only ``_id``, ``id`` and ``author`` are filled in for you.
+
+        The JSON must have the Hub's shapes (``contract.shape_problems``) unless ``hostile``:
+        a test of what our parser does with values the real Hub never sends says so.
+        """
         repo = {"_id": hub_id_for(model_id), "id": model_id, "author": model_id.split("/")[0]}
         repo.update(fields)
+        problems = [] if hostile else contract.shape_problems(repo)
+        if problems:
+            raise ValueError(f"{model_id}: not what the Hub sends: {'; '.join(problems)}")
         with self._lock:
             self.repos[model_id] = repo
         return repo
 
-    def update(self, model_id: str, **fields: Any) -> None:
+    def update(self, model_id: str, *, hostile: bool = False, **fields: Any) -> None:
         with self._lock:
-            self.repos[model_id].update(fields)
+            repo = {**self.repos[model_id], **fields}
+            problems = [] if hostile else contract.shape_problems(repo)
+            if problems:
+                raise ValueError(f"{model_id}: not what the Hub sends: {'; '.join(problems)}")
+            self.repos[model_id] = repo
 
     def remove(self, model_id: str) -> None:
         """The repo vanishes: listings skip it and ``/api/models/{id}`` answers 404."""
@@ -148,10 +188,11 @@ class FakeHub:
     def fail(self, kind: FaultKind, **switch: Any) -> Fault:
         """Add a switch, e.g. ``fail("status", status=429, retry_after=2, times=1, org="Qwen")``.
 
-        Kinds: ``status`` (answer ``status``, with ``Retry-After`` if given), ``malformed`` (broken
-        JSON), ``truncated`` (half the body, then hang up), ``drop`` (hang up without an answer),
-        ``slow`` (``delay`` more seconds), ``loop`` (the next link points back to ``loop_to``).
-        A listing that breaks mid-way is ``status`` or ``drop`` with ``page=k, times=None``.
+        Kinds: ``status`` (answer ``status``, with ``Retry-After`` and a spent ``RateLimit`` on a
+        429), ``malformed`` (broken JSON), ``truncated`` (half the body, then hang up), ``drop``
+        (hang up without an answer), ``slow`` (``delay`` more seconds), ``loop`` (the next link
+        points back to ``loop_to``).  A listing that breaks mid-way is ``status`` or ``drop`` with
+        ``page=k, times=None``.
         """
         fault = Fault(kind, **switch)
         with self._lock:
@@ -160,6 +201,7 @@ class FakeHub:
 
     def reset_counts(self) -> None:
         with self._lock:
+            self.counted -= self.requests
             self.requests = 0
             self.requests_by_path.clear()
             self.log.clear()
@@ -172,6 +214,11 @@ class FakeHub:
             self.requests_by_path[path] += 1
             self.log.append((path, query))
             self.authorizations.append(authorization)
+            self.rate_remaining = max(0, self.rate_remaining - 1)
+
+    def _violation(self, method: str, path: str, query: str, reason: str) -> None:
+        with self._lock:
+            self.violations.append(f"{method} {path}?{query}: {reason}")
 
     def _fault(self, path: str, org: str | None, page: int | None) -> list[Fault]:
         with self._lock:
@@ -179,6 +226,13 @@ class FakeHub:
             for f in hit:
                 f.hits += 1
             return hit
+
+    def _token_ok(self, token: str) -> bool:
+        return token in self.tokens if self.tokens is not None else token.startswith("hf_")
+
+    def _visible(self, repo: dict[str, Any], token: str | None) -> bool:
+        """Private repos are seen only with a valid token ([HFH-errors])."""
+        return not repo.get("private") or (token is not None and self._token_ok(token))
 
 
 def _project(
@@ -198,6 +252,12 @@ class _Server(ThreadingHTTPServer):
         """A client that timed out and hung up is expected here, not worth a traceback."""
 
 
+_HTML_5XX = (
+    "<!DOCTYPE html><html><head><title>{status} {reason}</title></head>"
+    "<body><h1>{status} {reason}</h1></body></html>"
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     hub: FakeHub
     protocol_version = "HTTP/1.1"
@@ -207,29 +267,48 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``hub.log`` instead."""
 
+    def _refuse_method(self) -> None:
+        parts = urlsplit(self.path)
+        self.hub._record(parts.path, parts.query, self.headers.get("authorization"))
+        self.hub._violation(self.command, parts.path, parts.query, "the collector only reads")
+        self._error(405, "Method Not Allowed")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse_method
+
+    def do_HEAD(self) -> None:
+        self._refuse_method()
+
     def do_GET(self) -> None:
         hub = self.hub
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
-        hub._record(path, parts.query, self.headers.get("authorization"))
+        authorization = self.headers.get("authorization")
+        hub._record(path, parts.query, authorization)
         params: dict[str, list[str]] = {}
         for key, value in query:
             params.setdefault(key.removesuffix("[]"), []).append(value)
         page: int | None = 1
         after = ""
         if "cursor" in params:
+            if parts.query not in hub._links:  # [HFH-page]: cursors come only from Link
+                hub._violation("GET", path, parts.query, "a cursor no Link header handed out")
+                return self._error(400, "Invalid cursor")
             after, page = _uncursor(params["cursor"][0])
         org = params.get("author", [None])[0]
         if path.startswith("/api/models/"):
             org, page = path.removeprefix("/api/models/").split("/")[0], None
+        token = None
+        if authorization is not None:  # [HFH-errors]: a bad token is refused outright
+            token = authorization.removeprefix("Bearer ").strip()
+            if not authorization.startswith("Bearer ") or not hub._token_ok(token):
+                return self._error(401, contract.BAD_CREDENTIALS, {
+                    "X-Error-Message": contract.BAD_CREDENTIALS,
+                })  # fmt: skip
         faults = hub._fault(path, org, page)
         time.sleep(hub.latency + sum(f.delay for f in faults if f.kind == "slow"))
         for fault in faults:
             if fault.kind == "status":
-                headers = (
-                    {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-                )
-                return self._error(fault.status, "fake Hub switch", headers)
+                return self._switched(fault)
             if fault.kind == "malformed":
                 return self._send(200, b'{"_id": "0", "id": "broken/json", "downloads": ')
             if fault.kind == "truncated":
@@ -237,17 +316,33 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "drop":
                 self.close_connection = True
                 return None
+        try:
+            if path == "/api/models":
+                contract.check_listing(params)
+            elif path.startswith("/api/models/"):
+                contract.check_detail(params)
+        except Refusal as refusal:
+            hub._violation("GET", path, parts.query, refusal.message)
+            return self._error(refusal.status, refusal.message)
         expand = params.get("expand")
-        if expand and not set(expand) <= EXPAND_NAMES:
-            return self._error(400, f"invalid expand: {sorted(set(expand) - EXPAND_NAMES)}")
         if path == "/api/models":
             loop = next((f.loop_to for f in faults if f.kind == "loop"), None)
-            return self._listing(params, page or 1, after, expand, loop)
+            return self._listing(params, page or 1, after, expand, loop, token)
         if path.startswith("/api/models/"):
-            return self._model(path.removeprefix("/api/models/"), parts.query, expand)
-        if path == "/api/agent-harnesses":  # huggingface_hub's user-agent registry
+            return self._model(path.removeprefix("/api/models/"), parts.query, expand, token)
+        if path == "/api/agent-harnesses":  # huggingface_hub/utils/_detect_agent.py's registry
             return self._send(200, b'{"standardEnvVars": [], "harnesses": {}}')
+        hub._violation("GET", path, parts.query, "not a route of the Hub's model API")
         return self._error(404, "Not Found")
+
+    def _switched(self, fault: Fault) -> None:
+        headers: dict[str, str] = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        if fault.status == 429:  # [HFH-rate]: the quota is spent, reset in Retry-After seconds
+            reset = fault.retry_after if fault.retry_after is not None else 60
+            headers["RateLimit"] = f'"api";r=0;t={reset}'
+        return self._error(fault.status, "fake Hub switch", headers)
 
     def _listing(
         self,
@@ -256,13 +351,18 @@ class _Handler(BaseHTTPRequestHandler):
         after: str,
         expand: list[str] | None,
         loop_to: int | None,
+        token: str | None,
     ) -> None:
         hub = self.hub
         author = params.get("author", [""])[0].lower()
-        size = min(int(params["limit"][0]), 1000) if "limit" in params else hub.page_size
+        size = contract.page_size(params, hub.page_size)
         with hub._lock:
             repos = sorted(
-                (r for mid, r in hub.repos.items() if mid.split("/")[0].lower() == author),
+                (
+                    r
+                    for mid, r in hub.repos.items()
+                    if mid.split("/")[0].lower() == author and hub._visible(r, token)
+                ),
                 key=lambda r: str(r.get("_id", "")),
             )
         rest = [r for r in repos if str(r.get("_id", "")) > after]
@@ -276,25 +376,40 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(rest) > size:
             target = [*base, ("cursor", _cursor(str(rest[size - 1]["_id"]), page + 1))]
         if target is not None:
-            headers["Link"] = f'<{hub.url}/api/models?{urlencode(target)}>; rel="next"'
+            query = urlencode(target)
+            with hub._lock:
+                hub._links.add(query)
+            headers["Link"] = f'<{hub.url}/api/models?{query}>; rel="next"'
         self._send(200, json.dumps(body).encode(), headers)
 
-    def _model(self, repo_id: str, query: str, expand: list[str] | None) -> None:
+    def _model(self, route: str, query: str, expand: list[str] | None, token: str | None) -> None:
         hub = self.hub
+        repo_id, _, revision = route.partition("/revision/")
         with hub._lock:
             moved = hub.redirects.get(repo_id)
             repo = hub.repos.get(repo_id)
         if repo is None and moved is not None:
             location = f"/api/models/{quote(moved[0])}" + (f"?{query}" if query else "")
             return self._send(moved[1], b"", {"Location": location})
-        if repo is None:
+        if repo is None or not hub._visible(repo, token):
+            # [HFH-errors]: without a token the Hub answers 401 for private and missing repos
+            # alike, with a token 404; both carry X-Error-Code: RepoNotFound.
             headers = {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"}
-            return self._error(404, "Repository not found", headers)
+            return self._error(401 if token is None else 404, "Repository not found", headers)
+        if revision and revision not in ("main", repo.get("sha")):
+            headers = {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"}
+            return self._error(404, f"Invalid rev id: {revision}", headers)
         self._send(200, json.dumps(_project(repo, expand, None)).encode())
 
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         if self.hub.echo_auth_in_errors:
             message += f" (you sent {self.headers.get('authorization')})"
+        if status >= 500:  # [ASSUMED-5xx]: the load balancer's HTML page, not JSON
+            reason = self.responses.get(status, ("Error",))[0]
+            page = _HTML_5XX.format(status=status, reason=reason)
+            if self.hub.echo_auth_in_errors:
+                page += f"<!-- {message} -->"
+            return self._send(status, page.encode(), headers, content_type="text/html")
         self._send(status, json.dumps({"error": message}).encode(), headers)
 
     def _send(
@@ -303,11 +418,21 @@ class _Handler(BaseHTTPRequestHandler):
         body: bytes,
         headers: dict[str, str] | None = None,
         truncate: bool = False,
+        content_type: str = "application/json",
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
+        headers = dict(headers or {})
+        # [HFH-rate]: "Headers are set on every response".
+        headers.setdefault(
+            "RateLimit", f'"api";r={self.hub.rate_remaining};t={contract.RATE_LIMIT_WINDOW}'
+        )
+        headers.setdefault(
+            "RateLimit-Policy",
+            f'"fixed window";"api";q={contract.RATE_LIMIT_QUOTA};w={contract.RATE_LIMIT_WINDOW}',
+        )
+        for key, value in headers.items():
             self.send_header(key, value)
         if truncate:
             self.send_header("Connection", "close")

@@ -92,18 +92,34 @@ def _repo(downloads: int, all_time: int | None, **extra: Any) -> dict[str, Any]:
     return repo
 
 
+def _tags(relation: str, base: str) -> list[str]:
+    """The tags the Hub derives from a card's ``base_model`` and ``base_model_relation``."""
+    return [
+        "transformers",
+        "license:apache-2.0",
+        f"base_model:{base}",
+        f"base_model:{relation}:{base}",
+    ]
+
+
 def fill_small(hub: FakeHub) -> None:
     """Three tracked orgs (Alpha: two pages, a GGUF copy, an embedder and a tiny repo), one
     included repo outside them, and one vision model whose all-time count the Hub omits."""
     st = {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000}
     hub.add(
         "Alpha/Alpha-7B-Instruct",
-        **_repo(5000, 20000, safetensors=st),
+        **_repo(5000, 20000, safetensors=st, tags=_tags("finetune", "Alpha/Alpha-7B")),
         baseModels={"relation": "finetune", "models": [{"id": "Alpha/Alpha-7B"}]},
     )
     hub.add(
         "Alpha/Alpha-7B-Instruct-GGUF",
-        **_repo(900, 1000, library_name="gguf", gguf={"total": 7_000_000_000}),
+        **_repo(
+            900,
+            1000,
+            library_name="gguf",
+            gguf={"total": 7_000_000_000},
+            tags=_tags("quantized", "Alpha/Alpha-7B-Instruct"),
+        ),
         baseModels={"relation": "quantized", "models": [{"id": "Alpha/Alpha-7B-Instruct"}]},
     )
     hub.add("Alpha/Alpha-embed-v1", **_repo(300, 3000, pipeline_tag="feature-extraction"))
@@ -580,7 +596,7 @@ def test_cli_snapshot_partial_warns_and_failed_exits_1(
     assert warning == [
         "Warning: partial snapshot: 1 org failed (first Beta: HfHubHTTPError: Server error "
         f"'503 Service Unavailable' for url '{live.url}/api/models' For more information check: "
-        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/503 fake Hub switch); "
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/503); "
         "nothing was written for what failed (no zeros); see: ram status"
     ]
     assert failed.code == 1
@@ -588,6 +604,26 @@ def test_cli_snapshot_partial_warns_and_failed_exits_1(
     assert error.startswith("Error: snapshot failed, nothing could be fetched: 3 orgs failed")
     assert error.endswith("see: ram status")
     assert query(db, "SELECT status FROM runs ORDER BY started_at") == [("partial",), ("failed",)]
+
+
+def test_cli_snapshot_a_refused_parameter_is_one_line_exit_1_and_a_failed_run(
+    cli: CliRunner, live: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectors import hub as collector
+
+    db = tmp_path / "cli.duckdb"
+    live.allow_violations = True  # the old collector's request, sent on purpose
+    monkeypatch.setattr(collector, "EXPAND", (*collector.EXPAND, "baseModels"))
+
+    r = cli("--db", db, "snapshot")
+    dry = cli("--db", db, "snapshot", "--dry-run")
+
+    assert (r.code, dry.code) == (1, 1)
+    (error,) = [line for line in r.err.splitlines() if line.startswith("Error:")]
+    assert "got 'baseModels'" in error and "upgrade ram" in error
+    assert error.count("refused") == 1  # once, not once per org
+    assert query(db, "SELECT status, models FROM runs") == [("failed", 0)]
+    assert query(db, "SELECT count(*) FROM observations") == [(0,)]
 
 
 def test_cli_snapshot_bad_org_is_exit_2_and_dry_run_csv_lists_models(

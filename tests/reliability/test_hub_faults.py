@@ -189,7 +189,7 @@ def test_missing_fields_are_unknown_never_zero(hub: FakeHub, figure: Figure) -> 
 
 
 def test_wrongly_typed_counts_are_unknown_with_a_warning(hub: FakeHub, figure: Figure) -> None:
-    hub.update("Beta/b0", downloads="12", downloadsAllTime=-1, likes=3.5)
+    hub.update("Beta/b0", hostile=True, downloads="12", downloadsAllTime=-1, likes=3.5)
 
     result = fetch(hub)
 
@@ -206,7 +206,7 @@ def test_wrongly_typed_counts_are_unknown_with_a_warning(hub: FakeHub, figure: F
 
 
 def test_an_unparsable_date_costs_its_org_only(hub: FakeHub, figure: Figure) -> None:
-    hub.update("Gamma/g1", createdAt="last tuesday")
+    hub.update("Gamma/g1", hostile=True, createdAt="last tuesday")
 
     result = fetch(hub)
 

@@ -39,8 +39,9 @@ def live(hub_client: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     released = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
     with FakeHub() as hub:
         fill_hub(hub)
-        hub.add(
+        hub.add(  # a hostile Hub: the id is no repo id the real Hub allows
             EVIL,
+            hostile=True,
             createdAt=f"{released}T00:00:00.000Z",
             downloads=90_000_000,
             pipeline_tag="text-generation",
@@ -215,7 +216,9 @@ def test_a_hostile_id_in_a_panel_is_refused_and_the_store_untouched(
 def test_hostile_names_from_the_hub_are_stored_bound_and_escaped_in_the_report(
     cli: CliRunner, live: FakeHub, example_db: Path, tmp_path: Path, figure: Figure
 ) -> None:
-    live.add("Evil/x'); DROP TABLE models; --", downloads=7, pipeline_tag="text-generation")
+    live.add(
+        "Evil/x'); DROP TABLE models; --", hostile=True, downloads=7, pipeline_tag="text-generation"
+    )
     snap = cli("--db", example_db, "snapshot")
     assert snap.code == 0, snap.err
     source = "<script>alert('source')"
@@ -272,7 +275,9 @@ def test_a_huge_hostile_listing_writes_nothing_odd(
     """Many repos whose ids are SQL and HTML fragments land as rows, one per repo, verbatim."""
     add_huge_org(live, 50, org="Evil")
     for i, fragment in enumerate(["'", '"', ";--", "%s", "?", "$1", "\\", "${x}", "<td>"]):
-        live.add(f"Evil/frag{i}{fragment}", downloads=9, pipeline_tag="text-generation")
+        live.add(
+            f"Evil/frag{i}{fragment}", hostile=True, downloads=9, pipeline_tag="text-generation"
+        )
     db = tmp_path / "s.duckdb"
 
     r = cli("--db", db, "snapshot", "--orgs", "Evil")

@@ -66,7 +66,7 @@ class Scenario:
 
 
 def _set(hub: FakeHub, model_id: str, **fields: Any) -> None:
-    hub.update(model_id, **fields)
+    hub.update(model_id, hostile=True, **fields)  # values the real Hub never sends
 
 
 def _bare(hub: FakeHub, model_id: str) -> None:
@@ -291,7 +291,7 @@ def test_warnings_of_mistyped_fields_are_kept_in_the_runs_row(
 ) -> None:
     db = tmp_path / "s.duckdb"
     on_day(DAY1)
-    hub.update("Beta/b0", downloads="12")
+    hub.update("Beta/b0", hostile=True, downloads="12")
 
     snapshot.run_snapshot(config(), db, endpoint=hub.url, token=False)
 
