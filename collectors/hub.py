@@ -3,10 +3,17 @@
 One ``list_models(author=org, expand=...)`` pass per org and ``model_info`` only for tracked ids
 no listing returned, so requests grow with orgs and pages, not models.  Nothing here writes to
 the database: callers save what ``fetch_snapshot`` returns.
+
+Each route is asked only for what it accepts: the listing route takes the properties its
+``list_models`` docstring names, and ``baseModels``, ``childrenModelCount`` and ``usedStorage``
+only the single-repo route (huggingface_hub PR #3182).  A listed repo's base model and relation
+come from its ``base_model:<relation>:<id>`` tags, which cost no extra request.  A 400 from the
+Hub means it refuses a parameter we send (an API change): the run stops there with one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -20,20 +27,34 @@ from typing import Literal, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi, get_token
-from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    BadRequestError,
+    DisabledRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+)
 from huggingface_hub.utils import _http as hf_http
 from huggingface_hub.utils import parse_ratelimit_headers, set_client_factory
 
 from collectors.hub_records import HubModel, parse_model
 from ram.errors import HubError, RateLimited
 
-__all__ = ["EXPAND", "FetchResult", "HubModel", "fetch_org", "fetch_snapshot", "parse_model"]
+__all__ = [
+    "DETAIL_ONLY",
+    "EXPAND",
+    "FetchResult",
+    "HubModel",
+    "fetch_org",
+    "fetch_snapshot",
+    "parse_model",
+    "refusal_line",
+]
 
-# Every property the metric, the tracked-set policy and the store need; nothing heavier
-# (cardData, siblings, config) so a page of 1,000 models stays small.
+# Every property the metric, the tracked-set policy and the store need, all accepted by the
+# listing route (so one listing page answers them for 1,000 repos); nothing heavier (cardData,
+# siblings, config).  ``model_info`` lookups ask for the same, so both routes give one record.
 EXPAND: tuple[str, ...] = (
     "author",
-    "baseModels",
     "createdAt",
     "downloads",
     "downloadsAllTime",
@@ -46,6 +67,8 @@ EXPAND: tuple[str, ...] = (
     "safetensors",
     "tags",
 )
+# Accepted by ``/api/models/{repo_id}`` only; never put one in a listing's expand.
+DETAIL_ONLY = frozenset({"baseModels", "childrenModelCount", "usedStorage"})
 # The statuses and waits huggingface_hub's http_backoff uses; model_info lookups get the same.
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 MAX_RETRIES, BASE_WAIT, MAX_WAIT = 5, 1.0, 8.0
@@ -67,10 +90,14 @@ class FetchResult:
     renamed: dict[str, str] = field(default_factory=dict)
     failed_ids: dict[str, str] = field(default_factory=dict)
     org_counts: dict[str, int] = field(default_factory=dict)
+    refused: str | None = None  # the Hub refused a parameter (HTTP 400): the run stopped
 
     @property
     def status(self) -> Literal["ok", "partial", "failed"]:
-        """``failed`` when no listing or lookup got an answer, ``partial`` when some did not."""
+        """``failed`` when no listing or lookup got an answer or the Hub refused a parameter,
+        ``partial`` when some did not answer."""
+        if self.refused is not None:
+            return "failed"
         if not (self.failed_orgs or self.failed_ids):
             return "ok"
         answered = self.org_counts or self.models or self.missing_ids
@@ -85,6 +112,8 @@ class _Run:
         self.budget, self.timeout, self.retry_after_cap = budget, timeout, retry_after_cap
         self.requests = 0
         self.retryable = 0
+        self.refused = False  # a 400 came back: start nothing more
+        self.answers: list[Answer] = []  # every Hub answer, for ``ram doctor``
         self._lock = threading.Lock()
 
     def on_request(self, request: httpx2.Request) -> None:
@@ -97,13 +126,28 @@ class _Run:
                     "raise collector.request_budget or track fewer orgs"
                 )
             self.requests += 1
+        request.extensions["ram_started"] = time.monotonic()
         # list_models passes timeout=None, which would let a stalled server hang a worker forever.
         if not any((request.extensions.get("timeout") or {}).values()):
             t = self.timeout
             request.extensions["timeout"] = {"connect": t, "read": t, "write": t, "pool": t}
 
     def on_response(self, response: httpx2.Response) -> None:
-        if response.status_code not in RETRY_STATUSES or _origin(response.url) != self.origin:
+        if _origin(response.url) != self.origin:
+            return
+        started = response.request.extensions.get("ram_started")
+        answer = Answer(
+            path=response.url.path,
+            status=response.status_code,
+            seconds=time.monotonic() - started if started is not None else None,
+            headers={k.lower(): v for k, v in response.headers.items() if k.lower() in _KEPT},
+        )
+        with self._lock:
+            self.answers.append(answer)
+        if response.status_code == 400:
+            self.refused = True
+            return
+        if response.status_code not in RETRY_STATUSES:
             return
         with self._lock:
             self.retryable += 1
@@ -113,6 +157,19 @@ class _Run:
                 f"the Hub answered {response.status_code} and asked to wait {wait:g}s, "
                 f"over the {self.retry_after_cap:g}s cap; try again later"
             )
+
+
+_KEPT = frozenset({"ratelimit", "ratelimit-policy", "retry-after", "link", "x-error-code"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the Hub: path, status, seconds to its headers, the headers we act on."""
+
+    path: str
+    status: int
+    seconds: float | None
+    headers: dict[str, str]
 
 
 def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
@@ -183,13 +240,35 @@ def fetch_org(api: HfApi, org: str, warnings: list[str] | None = None) -> Iterat
         yield model
 
 
+class _Skipped(Exception):
+    """Not started: the Hub already refused a parameter of this run."""
+
+
+def _check_not_refused() -> None:
+    run = _RUN.get()
+    if run is not None and run.refused:
+        raise _Skipped
+
+
+def refusal_line(exc: BadRequestError) -> str:
+    """The one line a 400 gives: what the Hub refused, and what to do about it."""
+    said = " ".join((exc.server_message or str(exc)).split()) or "no reason given"
+    return (
+        f"the Hub refused a request parameter ({said[:200]}): this version of ram asks for "
+        "something the Hub no longer accepts; upgrade ram (pip install -U ram-tracker) or "
+        "report this line as an issue"
+    )
+
+
 def _list_org(api: HfApi, org: str) -> tuple[list[HubModel], list[str]]:
+    _check_not_refused()
     warnings: list[str] = []
     return list(fetch_org(api, org, warnings)), warnings
 
 
 def _lookup(api: HfApi, model_id: str) -> tuple[HubModel | None, list[str]]:
     """``model_info`` with the listing's retry rules: the client retries listings, not this call."""
+    _check_not_refused()
     for attempt in range(MAX_RETRIES + 1):
         try:
             info = api.model_info(model_id, expand=list(EXPAND))  # type: ignore[arg-type]
@@ -223,14 +302,40 @@ _SECRETISH = re.compile(r"hf_[A-Za-z0-9]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/=-]+")
 _QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
 
 
-def _summary(exc: BaseException, secret: str | None) -> str:
-    """One line naming the error, with anything token-like removed."""
-    text = " ".join(str(exc).split())
+def _summary_text(text: str, secret: str | None) -> str:
+    """``text`` on one line with anything token-like and every query string removed."""
+    text = " ".join(text.split())
     if secret:
         text = text.replace(secret, "***")
-    text = _QUERY.sub(r"\1", _SECRETISH.sub("***", text))  # query strings only add noise
+    return _QUERY.sub(r"\1", _SECRETISH.sub("***", text))  # query strings only add noise
+
+
+def summary(exc: BaseException, secret: str | None) -> str:
+    """One line naming the error, with anything token-like removed."""
+    text = _summary_text(str(exc), secret)
     line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return line if len(line) <= 300 else line[:297] + "..."
+
+
+@contextlib.contextmanager
+def hub_session(
+    endpoint: str | None,
+    token: str | bool | None,
+    request_budget: int,
+    timeout: float,
+    retry_after_cap: float,
+) -> Iterator[tuple[HfApi, _Run, str | None]]:
+    """A client for ``endpoint`` (else ``HF_ENDPOINT``, else the Hub) whose every request meets
+    this run's budget, timeout and rate-limit cap; yields it, the run and the token to redact."""
+    secret = token if isinstance(token, str) else (get_token() if token is None else None)
+    api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
+    _install_hooks()
+    run = _Run(api.endpoint, request_budget, timeout, retry_after_cap)
+    reset = _RUN.set(run)
+    try:
+        yield api, run, secret
+    finally:
+        _RUN.reset(reset)
 
 
 def fetch_snapshot(
@@ -257,16 +362,10 @@ def fetch_snapshot(
             "need max_workers >= 1, request_budget >= 1, timeout > 0, retry_after_cap >= 0"
         )
     started = time.monotonic()
-    secret = token if isinstance(token, str) else (get_token() if token is None else None)
-    api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
-    _install_hooks()
-    run = _Run(api.endpoint, request_budget, timeout, retry_after_cap)
-    reset = _RUN.set(run)
-    try:
+    with hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
+        api, run, secret = session
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
             result = _collect(pool, api, orgs, tracked_ids, known_hub_ids or {}, secret, progress)
-    finally:
-        _RUN.reset(reset)
     if run.retryable:
         result.warnings.append(f"{run.retryable} answers were 408/429/5xx and retried or given up")
     result.requests = run.requests
@@ -292,10 +391,16 @@ def _collect(
         try:
             listed[org], warnings = job.result()
             result.warnings.extend(warnings)
+        except _Skipped:
+            pass
+        except BadRequestError as exc:
+            result.refused = result.refused or _summary_text(refusal_line(exc), secret)
         except Exception as exc:
-            result.failed_orgs[org] = _summary(exc, secret)
+            result.failed_orgs[org] = summary(exc, secret)
         if progress is not None:
             progress(org, len(listed.get(org, ())))
+    if result.refused is not None:
+        return result  # one line says what the Hub refused; no lookup would fare better
 
     by_id: dict[str, HubModel] = {}
     for org in (o for o in unique_orgs if o in listed):  # asked order, not completion order
@@ -341,11 +446,16 @@ def _look_up(
         model_id = jobs[job]
         try:
             answer, warnings = job.result()
+        except _Skipped:
+            continue
+        except BadRequestError as exc:
+            result.refused = result.refused or _summary_text(refusal_line(exc), secret)
+            continue
         except Exception as exc:
             if _is_gone(exc):
                 result.missing_ids.append(model_id)
             else:
-                result.failed_ids[model_id] = _summary(exc, secret)
+                result.failed_ids[model_id] = summary(exc, secret)
         else:
             result.warnings.extend(warnings)
             if answer is None:

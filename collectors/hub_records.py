@@ -66,10 +66,27 @@ def _moment(value: Any, name: str, model_id: str, warnings: list[str]) -> dateti
 def _base_models(
     raw: Any, tags: tuple[str, ...], model_id: str, warnings: list[str]
 ) -> tuple[tuple[str | None, str], ...]:
-    """``baseModels`` is ``{"relation": r, "models": [{"id": i}]}``; tags carry the same facts."""
+    """Base models with their relation, from ``baseModels`` or else from the tags.
+
+    ``baseModels`` (single-repo route only) is ``{"relation": r, "models": [{"id": i}]}``.  Every
+    repo's tags carry the same facts: ``base_model:<relation>:<id>`` per base with a relation,
+    and ``base_model:<id>`` per base (the relation unknown when no relation tag names it).
+    """
     if raw is None:
-        parts = [t.split(":", 2) for t in tags if t.startswith("base_model:") and t.count(":") == 2]
-        return tuple((rel, mid) for _, rel, mid in parts if "/" not in rel and mid)
+        related = [
+            tuple(t.split(":", 2)[1:])
+            for t in tags
+            if t.startswith("base_model:") and t.count(":") == 2
+        ]
+        found: list[tuple[str | None, str]] = [
+            (rel, mid) for rel, mid in related if "/" not in rel and "/" in mid
+        ]
+        named = {mid for _, mid in found}
+        bare = [
+            t.split(":", 1)[1] for t in tags if t.startswith("base_model:") and t.count(":") == 1
+        ]
+        found += [(None, mid) for mid in dict.fromkeys(bare) if "/" in mid and mid not in named]
+        return tuple(found)
     if isinstance(raw, dict) and isinstance(raw.get("models"), list):
         relation = raw.get("relation") if isinstance(raw.get("relation"), str) else None
         ids = [m.get("id") if isinstance(m, dict) else m for m in raw["models"]]

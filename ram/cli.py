@@ -303,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; turn known errors into one line and an exit code."""
     _register_plugins()
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode Click returns a command's exit code instead of exiting.
+        code = app(args=argv, standalone_mode=False)
     except RamError as exc:
         if STATE.debug:
             raise
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2))
     except BrokenPipeError:
         return 0
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

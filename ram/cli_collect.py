@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ram.cli_common import STATE, FormatOption, app, fmt_or_default
+from ram.errors import BadInput
 from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
+    from collectors.hub_probe import RouteCheck
     from ram.snapshot import SnapshotSummary, Step
 
 NEW_SHOWN = 50  # rows of the dry run's new-model table on a terminal
@@ -79,6 +81,10 @@ def _notes(summary: SnapshotSummary) -> None:
             f"unknown; first: {summary.warnings[0]}",
             file=sys.stderr,
         )
+
+
+def _failure(summary: SnapshotSummary) -> str:
+    return summary.error or "no org or lookup answered"
 
 
 def _dry_run_output(summary: SnapshotSummary, fmt: str) -> None:
@@ -152,11 +158,13 @@ def snapshot(
     _notes(summary)
     if dry_run:
         _dry_run_output(summary, fmt_or_default(fmt))
+        if summary.status == "failed":
+            raise HubError(f"dry run failed, nothing could be fetched: {_failure(summary)}")
         return
     if summary.status == "failed":
         run = summary.run
         raise HubError(
-            f"snapshot failed, nothing could be fetched: {run.error_summary if run else ''}; "
+            f"snapshot failed, nothing could be fetched: {_failure(summary)}; "
             f"recorded as run {run.run_id if run else '?'}, see: ram status"
         )
     print(f"{summary.line()} into {STATE.db_path}")
@@ -199,3 +207,95 @@ def schedule(
             raise typer.Exit(1)
         return
     scheduler.serve(cfg, db, cron=cron)
+
+
+def _probe_targets(org: str | None, model: str | None) -> tuple[str, str]:
+    """The org and repo to probe: as given, else a tracked org (Qwen first) and its first repo."""
+    from ram import catalog
+
+    cfg = STATE.cfg
+    if model is not None and "/" not in model:
+        raise BadInput(f"--model takes ORG/NAME, got {model!r}")
+    orgs = catalog.tracked_orgs(cfg)
+    chosen = org or (model.split("/", 1)[0] if model else None)
+    if chosen is None:
+        chosen = next((o for o in orgs if o.lower() == "qwen"), orgs[0] if orgs else None)
+    if chosen is None:
+        raise BadInput("no tracked org to probe: pass --org ORG (and --model ORG/NAME)")
+    if model is None:
+        ids = [i for i in catalog.tracked_ids(cfg) if i.split("/", 1)[0].lower() == chosen.lower()]
+        if not ids:
+            raise BadInput(f"no tracked repo of {chosen} to look up: pass --model ORG/NAME")
+        model = ids[0]
+    return chosen, model
+
+
+def _route_lines(name: str, check: RouteCheck) -> list[str]:
+    status = "no answer" if check.status is None else f"HTTP {check.status}"
+    took = f" in {check.seconds:.2f}s" if check.seconds is not None else ""
+    head = f"{name:<11} {check.route}: {status}{took}"
+    if check.repos:
+        pages = {True: ", more pages", False: ", one page", None: ""}[check.more_pages]
+        head += f", {_n(check.repos, 'repo')}{pages if name == 'listing' else ''}"
+    lines = [head]
+    if check.fields:
+        shown = ", ".join(f"{k} {v}/{check.repos}" for k, v in check.fields.items())
+        lines.append(f"{'':<11} fields: {shown}")
+    if check.problem:
+        lines.append(f"{'':<11} problem: {check.problem}")
+    return lines
+
+
+def _rate_line(limit: dict[str, Any] | None) -> str:
+    if limit is None:
+        return "rate limit  no RateLimit header in the last answer"
+    quota = ""
+    if limit.get("limit") is not None:
+        quota = f" of {limit['limit']:,} per {limit['window_seconds']}s window"
+    return (
+        f"rate limit  {limit['resource_type']!r}: {limit['remaining']:,} requests left{quota}, "
+        f"resets in {limit['reset_in_seconds']}s"
+    )
+
+
+@app.command("doctor")
+def doctor(
+    org: Annotated[str | None, typer.Option("--org", help="Org to list (default: Qwen).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Repo to look up (default: the org's first).")
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Check the live Hub API a snapshot relies on: one listing page and one model lookup.
+
+    Uses the snapshot's own client and fields; prints the endpoint, whether a token was sent
+    (never the token), the fields each route returned, the rate limit and a verdict.  Exit 1
+    when a snapshot would fail.  Run it once when you first have network.
+
+    Example: ram doctor --org meta-llama
+    """
+    import json
+    from dataclasses import asdict
+
+    from collectors.hub_probe import probe
+
+    chosen, repo = _probe_targets(org, model)
+    found = probe(chosen, repo)
+    if fmt_or_default(fmt) == "json":
+        payload = {**asdict(found), "ok": found.ok, "verdict": found.verdict}
+        payload["checked_at"] = found.checked_at.isoformat().replace("+00:00", "Z")
+        print(json.dumps(payload, indent=1))
+    else:
+        token = f"sent ({found.token_source})" if found.token_used else "none (anonymous)"
+        lines = [
+            f"endpoint    {found.endpoint}",
+            f"token       {token}",
+            *_route_lines("listing", found.listing),
+            *_route_lines("model_info", found.lookup),
+            _rate_line(found.rate_limit),
+            f"requests    {found.requests}",
+            f"verdict     {found.verdict}",
+        ]
+        print("\n".join(lines))
+    if not found.ok:
+        raise typer.Exit(1)

@@ -85,6 +85,7 @@ class SnapshotSummary:
     changes: pd.DataFrame  # CHANGE_COLUMNS, one row per model written
     dry_run: bool = False
     run: RunRecord | None = None
+    error: str | None = None  # one line naming what failed (``error_summary``)
 
     @property
     def failed(self) -> int:
@@ -308,6 +309,8 @@ def per_org_table(result: FetchResult, orgs: Sequence[str], changes: pd.DataFram
 
 def error_summary(result: FetchResult) -> str | None:
     """One line naming what failed, or None when nothing did."""
+    if result.refused is not None:
+        return result.refused
     parts = []
     if result.failed_orgs:
         first, message = next(iter(result.failed_orgs.items()))
@@ -444,4 +447,5 @@ def run_snapshot(
         changes=changes,
         dry_run=dry_run,
         run=None if dry_run else run,
+        error=run.error_summary,
     )
