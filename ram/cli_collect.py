@@ -279,9 +279,13 @@ def doctor(
 
     from collectors.hub_probe import probe
 
+    # A report, not rows: a table also when piped (the default elsewhere is CSV there).
+    shape = fmt.value if fmt is not None else "table"
+    if shape == "csv":
+        raise BadInput("ram doctor prints a table or JSON; use --format table or --format json")
     chosen, repo = _probe_targets(org, model)
     found = probe(chosen, repo)
-    if fmt_or_default(fmt) == "json":
+    if shape == "json":
         payload = {**asdict(found), "ok": found.ok, "verdict": found.verdict}
         payload["checked_at"] = found.checked_at.isoformat().replace("+00:00", "Z")
         print(json.dumps(payload, indent=1))

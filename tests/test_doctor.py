@@ -170,3 +170,12 @@ def test_a_model_without_an_org_is_bad_input(cli: CliRunner, hub: FakeHub) -> No
     assert r.code == 2
     assert r.err == "Error: --model takes ORG/NAME, got 'justaname'\n"
     assert hub.requests == 0
+
+
+def test_csv_is_refused_before_any_request(cli: CliRunner, hub: FakeHub) -> None:
+    r = cli("doctor", "--format", "csv")
+    assert r.code == 2
+    assert r.err == (
+        "Error: ram doctor prints a table or JSON; use --format table or --format json\n"
+    )
+    assert hub.requests == 0
