@@ -26,6 +26,7 @@ from collectors.archive_columns import (
     merge_columns,
     select_list,
 )
+from ram.dates import date_problem
 from ram.errors import BadPanel, HubError
 
 __all__ = [
@@ -132,6 +133,8 @@ def discover(
                 raise BadPanel(f"{path}: the path says {day}, --date says {date}; drop --date")
             snapshot = day or date
             assert snapshot is not None
+            if (problem := date_problem(snapshot)) is not None:
+                raise BadPanel(f"{path}: snapshot date {snapshot} {problem}; nothing imported")
             found[path] = ArchiveFile(path, snapshot, name or _name_from_path(path))
     return sorted(found.values(), key=lambda f: (f.snapshot_date, f.path))
 
@@ -232,15 +235,15 @@ def read_archive(
             "min": flt.min_downloads,
         }
         table = _fetch(con, file, _QUERY.format(select=select), params)
-    table = _drop_rejected(table.cast(OUTPUT_SCHEMA), rejects)
-    _check(file, table)
-    return table
+    table = _drop_rejected(table, rejects)
+    _check(file, table, mapping)
+    return table.select(OUTPUT_SCHEMA.names).cast(OUTPUT_SCHEMA)
 
 
 # Ids and orgs join against registered Arrow tables (no user text in the SQL).  Plain LEFT JOINs on
 # the small tables keep the scan streaming; an IN/EXISTS subquery made DuckDB group every id.
 _QUERY = """
-WITH src AS (SELECT {select} FROM read_parquet($p)),
+WITH src AS (SELECT {select}, file_row_number FROM read_parquet($p, file_row_number = true)),
 keyed AS (
     SELECT *, lower(raw_id) AS id_key,
            CASE WHEN contains(raw_id, '/') THEN split_part(raw_id, '/', 1) END AS ns
@@ -249,7 +252,8 @@ SELECT coalesce(t.model_id, k.raw_id) AS model_id, hub_id, coalesce(author, ns) 
        created_at, $obs_date::DATE AS obs_date, downloads_30d, downloads_all_time, likes,
        pipeline_tag, library_name,
        CASE WHEN safetensors_total > 0 THEN safetensors_total END AS safetensors_total,
-       license, gated, t.model_id IS NULL AS discovered
+       license, gated, t.model_id IS NULL AS discovered,
+       downloads_30d_bad, downloads_all_time_bad, likes_bad, file_row_number
 FROM keyed AS k
 LEFT JOIN _tracked AS t ON k.id_key = t.key
 LEFT JOIN _orgs AS o ON lower(k.ns) = o.key
@@ -372,15 +376,25 @@ def _drop_rejected(table: pa.Table, rejects: Sequence[re.Pattern[str]]) -> pa.Ta
     return table.filter(pa.array(keep, pa.bool_()))
 
 
-def _check(file: ArchiveFile, table: pa.Table) -> None:
-    """Refuse kept rows the store could not trust: negative counts, one model twice."""
+def _check(file: ArchiveFile, table: pa.Table, mapping: Mapping[str, str]) -> None:
+    """Refuse kept rows the store could not trust: a count that is no count, one model twice.
+
+    The first bad row of the file is named (its row number, counted from 1, and its model).
+    """
+    first: tuple[int, str, str, str] | None = None
     for key in COUNTS:
-        col = table.column(key)
-        low = pc.min(col).as_py()
-        if low is not None and low < 0:
-            at = pc.index(col, low).as_py()
-            model = table.column("model_id")[at].as_py()
-            raise BadPanel(f"{file.path}: {key} is negative ({low}) for {model}; nothing imported")
+        bad = table.filter(pc.is_valid(table.column(f"{key}_bad")))
+        if bad.num_rows:
+            at = pc.index(bad.column("file_row_number"), pc.min(bad.column("file_row_number")))
+            row = bad.slice(at.as_py(), 1).to_pylist()[0]
+            found = (row["file_row_number"] + 1, key, row[f"{key}_bad"], row["model_id"])
+            first = found if first is None or found < first else first
+    if first is not None:
+        row_number, key, value, model = first
+        raise BadPanel(
+            f"{file.path} row {row_number:,}: column {mapping[key]!r} ({key}) holds {value} for "
+            f"{model}, not a whole number from 0 to 2^53 - 1; nothing imported"
+        )
     if table.num_rows and len(pc.unique(table.column("model_id"))) != table.num_rows:
         counts = pc.value_counts(table.column("model_id"))
         twice = next(v["values"] for v in counts.to_pylist() if v["counts"] > 1)

@@ -34,6 +34,8 @@ DEFAULT_COLUMNS: Mapping[str, str] = MappingProxyType(
     }
 )
 COUNTS = ("downloads_30d", "downloads_all_time", "likes")
+# Counts are whole numbers below 2**53, as ``ram import panel`` requires (exact as a double).
+COUNT_LIMIT = 2**53
 _TEXTS = ("hub_id", "author", "pipeline_tag", "library_name", "gated")
 
 _JSON_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -137,14 +139,21 @@ def select_list(where: str, schema: pa.Schema, mapping: Mapping[str, str]) -> st
             f"{mapping['downloads_all_time']!r})"
         )
     out = [f"{model[0]} AS raw_id"]
-    for key in (*COUNTS, "safetensors_total"):
+    for key in COUNTS:
         col = cols[key]
         if col is None or pa.types.is_null(col[1]):
-            out.append(f"NULL::BIGINT AS {key}")
-        elif _numeric(col[1]) or ((col[2] or key == "safetensors_total") and _is_text(col[1])):
-            out.append(f"TRY_CAST({col[0]} AS BIGINT) AS {key}")
+            out += [f"NULL::BIGINT AS {key}", f"NULL::VARCHAR AS {key}_bad"]
+        elif _numeric(col[1]) or (col[2] and _is_text(col[1])):
+            out += _count(key, col[0], col[1])
         else:
             raise bad(key, col[1], "an integer")
+    col = cols["safetensors_total"]
+    if col is None or pa.types.is_null(col[1]):
+        out.append("NULL::BIGINT AS safetensors_total")
+    elif _numeric(col[1]) or _is_text(col[1]):
+        out.append(f"TRY_CAST({col[0]} AS BIGINT) AS safetensors_total")
+    else:
+        raise bad("safetensors_total", col[1], "an integer")
     for key in _TEXTS:
         col = cols[key]
         if col is None or pa.types.is_null(col[1]):
@@ -156,6 +165,25 @@ def select_list(where: str, schema: pa.Schema, mapping: Mapping[str, str]) -> st
     out.append(_created_at(cols["created_at"], bad))
     out.append(_license(cols["tags"], bad))
     return ", ".join(out)
+
+
+def _count(key: str, expr: str, typ: pa.DataType) -> list[str]:
+    """A count as BIGINT when it is a whole number from 0 to ``COUNT_LIMIT`` - 1, else NULL, and
+    beside it ``<key>_bad``: the offending value as text, for the reader to refuse the file.
+
+    The rule ``ram import panel`` applies: 3.7, -1, 1e19 or NaN is no count, and is never
+    rounded, clamped or dropped in silence.
+    """
+    num = expr if _numeric(typ) else f"TRY_CAST({expr} AS DOUBLE)"
+    # isfinite first: a NaN read from Parquet compared as below 2**53 in DuckDB 1.x.
+    finite = "" if pa.types.is_decimal(typ) else f" AND isfinite({num})"
+    whole = "" if pa.types.is_integer(typ) else f"{finite} AND {num} = trunc({num})"
+    valid = f"coalesce({expr} IS NULL OR ({num} >= 0 AND {num} < {COUNT_LIMIT}{whole}), false)"
+    return [
+        # TRY_CAST: DuckDB may evaluate the cast before the CASE filters the row.
+        f"CASE WHEN {valid} THEN TRY_CAST({num} AS BIGINT) END AS {key}",
+        f"CASE WHEN NOT {valid} THEN CAST({expr} AS VARCHAR) END AS {key}_bad",
+    ]
 
 
 def _numeric(typ: pa.DataType) -> bool:

@@ -37,6 +37,7 @@ from huggingface_hub.utils import _http as hf_http
 from huggingface_hub.utils import parse_ratelimit_headers, set_client_factory
 
 from collectors.hub_records import HubModel, parse_model
+from collectors.hub_redact import redact_result
 from ram.errors import HubError, RateLimited
 
 __all__ = [
@@ -94,14 +95,12 @@ class FetchResult:
 
     @property
     def status(self) -> Literal["ok", "partial", "failed"]:
-        """``failed`` when no listing or lookup got an answer or the Hub refused a parameter,
-        ``partial`` when some did not answer."""
-        if self.refused is not None:
+        """``failed`` when the Hub refused a parameter or no repo at all was observed (every
+        listing failed or was empty, every lookup failed or 404), ``partial`` when some
+        did not answer."""
+        if self.refused is not None or not self.models:
             return "failed"
-        if not (self.failed_orgs or self.failed_ids):
-            return "ok"
-        answered = self.org_counts or self.models or self.missing_ids
-        return "partial" if answered else "failed"
+        return "partial" if self.failed_orgs or self.failed_ids else "ok"
 
 
 class _Run:
@@ -368,6 +367,7 @@ def fetch_snapshot(
             result = _collect(pool, api, orgs, tracked_ids, known_hub_ids or {}, secret, progress)
     if run.retryable:
         result.warnings.append(f"{run.retryable} answers were 408/429/5xx and retried or given up")
+    redact_result(result, secret)
     result.requests = run.requests
     result.seconds = time.monotonic() - started
     return result

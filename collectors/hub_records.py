@@ -38,11 +38,18 @@ def _note(warnings: list[str], model_id: str, name: str, value: Any, expected: s
     warnings.append(f"{model_id}: {name}={shown} is not {expected}; recorded as unknown")
 
 
+# The store's counts are BIGINT: a larger value could not be stored, and is no real count.
+_COUNT_MAX = 2**63 - 1
+
+
 def _count(value: Any, name: str, model_id: str, warnings: list[str]) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         _note(warnings, model_id, name, value, "a non-negative integer")
+        return None
+    if value > _COUNT_MAX:
+        _note(warnings, model_id, name, value, "below 2^63")
         return None
     return value
 

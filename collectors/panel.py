@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ram.dates import FIRST_DAY, last_day
 from ram.errors import BadPanel
 
 REQUIRED = ("model_id", "date")
@@ -103,6 +104,14 @@ def read_panel(path: str | Path) -> Panel:
     dates = raw["date"]
     parsed_dates = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
     check(parsed_dates.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
+    check(
+        (parsed_dates < pd.Timestamp(FIRST_DAY)).fillna(False),
+        f"date {{value[date]!r}} is before {FIRST_DAY.year}, when the Hub began",
+    )
+    check(
+        (parsed_dates > pd.Timestamp(last_day())).fillna(False),
+        "date {value[date]!r} is in the future (after today in UTC)",
+    )
     values: dict[str, pd.Series] = {}
     for col in (c for c in COUNTS if c in raw.columns):
         text = raw[col]

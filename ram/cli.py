@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except (typer.Abort, KeyboardInterrupt):
-        print("Interrupted.", file=sys.stderr)
+        print(_interrupted(), file=sys.stderr)
         return 130
     except typer.TyperException as exc:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
@@ -326,7 +326,47 @@ def main(argv: list[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2))
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # Safety nets for what no command translated: DuckDB's own errors (Ctrl-C inside a
+        # query is one) and the file system's, as one line each; --debug shows the traceback.
+        if STATE.debug:
+            raise
+        line, code = _unexpected(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return code
     return code if isinstance(code, int) else 0
+
+
+def _interrupted() -> str:
+    """What Ctrl-C left behind: every write is one transaction, so only committed ones."""
+    store = sys.modules.get("ram.store")
+    written = list(getattr(store, "WRITTEN", []))
+    if not written:
+        return "Interrupted; nothing was written."
+    return f"Interrupted; written before it: {', '.join(written)}; nothing after that."
+
+
+def _unexpected(exc: Exception) -> tuple[str | None, int]:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(exc, duckdb.InterruptException):
+        return _interrupted(), 130
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        return (
+            f"Error: the database failed ({first}); it may be damaged: "
+            "restore it from a copy, or start a new one with --db",
+            1,
+        )
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        reason = exc.strerror or first
+        return (
+            f"Error: cannot use{where}: {reason}; check the path, its permissions and free space",
+            1,
+        )
+    return None, 1
 
 
 if __name__ == "__main__":

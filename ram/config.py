@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ram.errors import ConfigError
+from ram.errors import BadInput, ConfigError
 
 CONFIG_ENV = "RAM_CONFIG"
 DB_ENV = "RAM_DB"
@@ -162,10 +162,14 @@ class Config(_Section):
         """The database: ``--db`` beats ``RAM_DB`` beats ``storage.db`` (relative to the file)."""
         chosen = override or os.environ.get(DB_ENV)
         if chosen:
-            return Path(chosen).expanduser()
-        p = Path(self.storage.db).expanduser()
-        if not p.is_absolute() and self.path is not None:
-            p = self.path.parent / p
+            p, origin = Path(chosen).expanduser(), "--db" if override else DB_ENV
+        else:
+            p, origin = Path(self.storage.db).expanduser(), "storage.db"
+            if not p.is_absolute() and self.path is not None:
+                p = self.path.parent / p
+        if not p.name or p.is_dir():  # Typer turns --db "" into Path("."), a folder
+            what = "is empty" if not str(chosen or self.storage.db).strip() else f"{p} is a folder"
+            raise BadInput(f"{origin} {what}; give a database file such as snapshots/ram.duckdb")
         return p
 
     def size_scheme(self) -> tuple[tuple[str, float, float | None], ...]:

@@ -320,6 +320,10 @@ def error_summary(result: FetchResult) -> str | None:
         first, message = next(iter(result.failed_ids.items()))
         n = len(result.failed_ids)
         parts.append(f"{n} lookup{'s' * (n != 1)} failed (first {first}: {message})")
+    if not result.models and not parts:
+        missing = len(result.missing_ids)
+        gone = f", {missing} tracked repo{'s' * (missing != 1)} not found" if missing else ""
+        parts.append(f"the Hub returned no repos{gone}; nothing was observed")
     if not parts:
         return None
     line = "; ".join(parts)

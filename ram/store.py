@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import time
 import uuid
@@ -23,6 +24,8 @@ from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 SCHEMA_VERSION = 1
 LOCK_WAIT_SECONDS = 60.0
+# What this process has committed, in order, for a message after an interrupt.
+WRITTEN: list[str] = []
 
 MODEL_COLUMNS: dict[str, str] = {
     "model_id": "VARCHAR PRIMARY KEY",
@@ -127,16 +130,15 @@ def connect(
                 con.execute("SET enable_progress_bar = false")
             return con
         except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+            if not _is_lock_error(exc):
+                raise StoreError(_open_problem(path, exc)) from None
+            if time.monotonic() >= deadline:
                 raise StoreError(
-                    f"cannot open {path}: {str(exc).splitlines()[0]}; "
-                    "another process may be writing, try again shortly"
+                    f"cannot open {path}: {_first_line(exc)}; another process holds it "
+                    "(a snapshot, an import or a reader), try again shortly"
                 ) from None
         except duckdb.Error as exc:
-            raise StoreError(
-                f"cannot open {path} as a DuckDB database ({str(exc).splitlines()[0]}); "
-                "check --db or RAM_DB"
-            ) from None
+            raise StoreError(_open_problem(path, exc)) from None
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
 
@@ -179,11 +181,9 @@ class Store:
             for stmt in _SCHEMA:
                 self.con.execute(stmt)
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is not None and int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema version {row[0]}, newer than this program "
-                    f"({SCHEMA_VERSION}); upgrade ram"
-                )
+            if row is not None:
+                self._version(row[0])
+            self._check_columns()
             self.con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
@@ -193,19 +193,61 @@ class Store:
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except duckdb.CatalogException:
             raise EmptyStore(f"{self.path} is not a ram database yet; import data first") from None
-        if row is None or int(row[0]) > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has an unknown schema version; upgrade ram")
+        if row is None:
+            raise StoreError(f"{self.path} records no schema version; {_ALTERED}")
+        self._version(row[0])
+        self._check_columns()
+
+    def _version(self, text: object) -> int:
+        if not isinstance(text, str) or not text.isdigit():
+            raise StoreError(f"{self.path} has schema version {text!r}, not a number; {_ALTERED}")
+        if int(text) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {text}, newer than this program "
+                f"({SCHEMA_VERSION}); upgrade ram"
+            )
+        return int(text)
+
+    def _check_columns(self) -> None:
+        """Every table has exactly the columns and types ram creates: a tampered file is refused."""
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
+            "ORDER BY table_name, column_index"
+        ).fetchall()
+        found: dict[str, list[tuple[str, str]]] = {}
+        for table, column, typ in rows:
+            found.setdefault(table, []).append((column, typ))
+        for table, want in _expected_columns().items():
+            have = found.get(table)
+            if have == want:
+                continue
+            if have is None:
+                problem = "is missing"
+            else:
+                gone = [f"{c} {t}" for c, t in want if (c, t) not in have]
+                extra = [f"{c} {t}" for c, t in have if (c, t) not in want]
+                parts = [f"lacks {gone[0]}" if gone else "", f"has {extra[0]}" if extra else ""]
+                problem = " and ".join(p for p in parts if p) or "has its columns reordered"
+            raise StoreError(f"{self.path}: table {table} {problem}; {_ALTERED}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside land together or not at all."""
+        """All statements inside land together or not at all.
+
+        A write DuckDB cannot complete (disk full, file too large, I/O error) rolls back and
+        becomes one ``StoreError`` line saying that nothing of it was written.
+        """
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
+            self.con.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+                self.con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.InterruptException):
+                raise StoreError(_write_problem(self.path, _first_line(_cause(exc)))) from None
             raise
-        self.con.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -231,12 +273,14 @@ class Store:
                 obs["run_id"] = run.run_id
                 run.observations = self._upsert_observations(obs)
             self._insert_run(run)
+        WRITTEN.append(f"run {run.run_id} ({run.kind}, {run.observations:,} observations)")
         return run
 
     def record_run(self, run: RunRecord) -> None:
         """Record a run that wrote nothing (for example one that failed before saving)."""
         with self.transaction():
             self._insert_run(run)
+        WRITTEN.append(f"run {run.run_id} ({run.kind}, {run.status}, no observations)")
 
     def _insert_run(self, run: RunRecord) -> None:
         finished = run.finished_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -331,6 +375,7 @@ class Store:
                 )
             finally:
                 self.con.unregister("_new_baseline")
+        WRITTEN.append(f"baseline {version!r}")
         return len(frame)
 
     # -- reading ---------------------------------------------------------------------------
@@ -407,6 +452,69 @@ class Store:
             "as_of": pd.Timestamp(first["as_of"]).date(),
         }
         return rows[["size_class", "day", "baseline", "n_models"]], info
+
+
+_ALTERED = (
+    "the file was altered or damaged: restore it from a copy, or start a new database with --db"
+)
+
+
+@functools.cache
+def _expected_columns() -> dict[str, list[tuple[str, str]]]:
+    """Columns and types of every table as this version creates them, read back from DuckDB."""
+    con = duckdb.connect()
+    try:
+        for stmt in _SCHEMA:
+            con.execute(stmt)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
+            "ORDER BY table_name, column_index"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, typ in rows:
+        out.setdefault(table, []).append((column, typ))
+    return out
+
+
+def _open_problem(path: Path, exc: duckdb.Error) -> str:
+    """Why a file that no other process holds cannot be opened, and what to do."""
+    text = _first_line(exc)
+    if path.is_dir():
+        return f"cannot open {path}: it is a folder; give a database file with --db"
+    if "not a valid DuckDB database" in text or "not a valid" in text.lower():
+        return (
+            f"cannot open {path}: it is not a DuckDB database (or its header is damaged); "
+            "give the right file with --db, or restore it from a copy"
+        )
+    if "permission denied" in text.lower() or "read-only" in text.lower():
+        return f"cannot open {path}: {text}; make the file and its folder writable, or use --db"
+    return (
+        f"cannot open {path} as a DuckDB database ({text}); it may be damaged or from a newer "
+        "DuckDB: restore it from a copy, or check --db / RAM_DB"
+    )
+
+
+def _write_problem(path: Path, text: str) -> str:
+    if "could not read" in text.lower():
+        remedy = "the file is damaged: restore it from a copy, or start a new one with --db"
+    else:
+        remedy = "check free disk space and that the file is writable, then retry"
+    return f"could not write {path} ({text}); nothing of this write was saved: {remedy}"
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The first DuckDB error of a chain: a later "transaction is aborted" only follows it."""
+    while isinstance(exc.__context__, duckdb.Error) and "aborted" in str(exc):
+        exc = exc.__context__
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _naive_utc(ts: dt.datetime) -> dt.datetime:

@@ -104,6 +104,9 @@ class FakeHub:
         self.tokens = tokens
         # A hostile proxy: error bodies quote the Authorization header back.
         self.echo_auth_in_errors = False
+        # A hostile Hub: 200 answers put the Authorization header into library_name, the
+        # pipeline tag and a tag of every repo (never what the real Hub does).
+        self.echo_auth_in_fields = False
         self.requests = 0
         self.requests_by_path: Counter[str] = Counter()
         self.log: list[tuple[str, str]] = []  # (path, query) of every request
@@ -366,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
                 key=lambda r: str(r.get("_id", "")),
             )
         rest = [r for r in repos if str(r.get("_id", "")) > after]
-        body = [_project(r, expand, LIST_FIELDS) for r in rest[:size]]
+        body = [self._echoed(_project(r, expand, LIST_FIELDS)) for r in rest[:size]]
         headers: dict[str, str] = {}
         base = [(k, v) for k, vs in params.items() if k != "cursor" for v in vs]
         target: list[tuple[str, str]] | None = None
@@ -399,7 +402,14 @@ class _Handler(BaseHTTPRequestHandler):
         if revision and revision not in ("main", repo.get("sha")):
             headers = {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"}
             return self._error(404, f"Invalid rev id: {revision}", headers)
-        self._send(200, json.dumps(_project(repo, expand, None)).encode())
+        self._send(200, json.dumps(self._echoed(_project(repo, expand, None))).encode())
+
+    def _echoed(self, repo: dict[str, Any]) -> dict[str, Any]:
+        said = self.headers.get("authorization")
+        if not self.hub.echo_auth_in_fields or said is None:
+            return repo
+        tags = [*repo.get("tags", []), f"echo:{said}"]
+        return {**repo, "library_name": f"lib ({said})", "pipeline_tag": said, "tags": tags}
 
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         if self.hub.echo_auth_in_errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -361,9 +362,70 @@ def test_wrong_column_type_is_refused_with_the_remedy(tmp_path: Path) -> None:
 def test_negative_counts_are_refused(tmp_path: Path) -> None:
     rows = [*snapshot_rows(), model("deepseek-ai/DeepSeek-V3", 10, -5)]
     with pytest.raises(
-        BadPanel, match=r"downloads_all_time is negative \(-5\) for deepseek-ai/DeepSeek-V3"
+        BadPanel,
+        match=r"models.parquet row 14: column 'downloadsAllTime' \(downloads_all_time\) holds -5 "
+        r"for deepseek-ai/DeepSeek-V3, not a whole number from 0 to 2\^53 - 1; nothing imported",
     ):
         read_archive(one_file(tmp_path, rows), POLICY)
+
+
+def _typed(name: str, typ: pa.DataType) -> pa.Schema:
+    return SCHEMA.set(SCHEMA.get_field_index(name), pa.field(name, typ))
+
+
+# What ``ram import panel`` refuses, the backfill refuses too: never rounded, clamped or dropped.
+NOT_COUNTS = {
+    "3.7 rounded to 4": ("downloads", pa.float64(), 3.7, "3.7"),
+    "-0.4 made a zero": ("downloads", pa.float64(), -0.4, "-0.4"),
+    "1e19 beyond int64": ("downloadsAllTime", pa.float64(), 1e19, "1e+19"),
+    "uint64 max": ("downloadsAllTime", pa.uint64(), 2**64 - 1, str(2**64 - 1)),
+    "2^63 as uint64": ("likes", pa.uint64(), 2**63, str(2**63)),
+    "2^53 exactly": ("downloads", pa.int64(), 2**53, str(2**53)),
+    "NaN": ("downloads", pa.float64(), float("nan"), "nan"),
+    "infinity": ("downloadsAllTime", pa.float64(), float("inf"), "inf"),
+    "a decimal 3.50": ("downloads", pa.decimal128(10, 2), Decimal("3.50"), "3.50"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_COUNTS.values(), ids=NOT_COUNTS.keys())
+def test_a_count_that_is_no_count_refuses_the_file_naming_column_and_row(
+    tmp_path: Path, case: tuple[str, pa.DataType, object, str]
+) -> None:
+    column, typ, value, shown = case
+    rows = snapshot_rows()
+    rows[1] = rows[1] | {column: value}  # meta-llama/Llama-3.1-8B-Instruct, tracked, row 2
+    rows[0] = rows[0] | {column: value}  # Qwen/Qwen3-8B, row 1: the first bad row is named
+    with pytest.raises(BadPanel) as err:
+        read_archive(one_file(tmp_path, rows, schema=_typed(column, typ)), POLICY)
+    assert str(err.value).endswith(
+        f"models.parquet row 1: column {column!r} ({NAMES[column]}) holds {shown} for "
+        "Qwen/Qwen3-8B, not a whole number from 0 to 2^53 - 1; nothing imported"
+    )
+
+
+NAMES = {"downloads": "downloads_30d", "downloadsAllTime": "downloads_all_time", "likes": "likes"}
+
+
+def test_whole_floats_and_unsigned_counts_are_read_exactly(tmp_path: Path) -> None:
+    schema = _typed("downloads", pa.float64())
+    schema = schema.set(schema.get_field_index("likes"), pa.field("likes", pa.uint64()))
+    rows = [r | {"downloads": float(r["downloads"])} for r in snapshot_rows()]
+    rows[0] |= {"downloads": float(2**53 - 1), "likes": 2**53 - 1}
+    table = read_archive(one_file(tmp_path, rows, schema=schema), POLICY)
+    got = dict(zip(table["model_id"].to_pylist(), table["downloads_30d"].to_pylist(), strict=True))
+    assert got["Qwen/Qwen3-8B"] == 2**53 - 1
+    assert got["meta-llama/Llama-3.1-8B-Instruct"] == 2000
+    assert table["likes"].to_pylist()[table["model_id"].to_pylist().index("Qwen/Qwen3-8B")] == (
+        2**53 - 1
+    )
+
+
+def test_a_bad_count_in_a_row_the_backfill_skips_does_not_refuse_the_file(tmp_path: Path) -> None:
+    rows = snapshot_rows()
+    rows[-1] = rows[-1] | {"downloads": 3.7}  # gpt2: no org, never kept
+    table = read_archive(one_file(tmp_path, rows, schema=_typed("downloads", pa.float64())), POLICY)
+    assert "gpt2" not in table["model_id"].to_pylist()
+    assert table.num_rows == 4
 
 
 def test_a_model_twice_in_one_snapshot_is_refused(tmp_path: Path) -> None:

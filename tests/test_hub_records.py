@@ -114,8 +114,15 @@ def test_an_answer_without_an_org_name_id_is_skipped_and_noted() -> None:
     ]
 
 
-def test_run_status_follows_what_answered() -> None:
-    assert FetchResult().status == "ok"
+def test_run_status_follows_what_was_observed() -> None:
+    one = parse_model(ModelInfo(id="B/b", downloads=3), NOW, [])
+    assert one is not None
+    assert FetchResult(models=[one]).status == "ok"
+    assert FetchResult(models=[one], failed_orgs={"A": "x"}).status == "partial"
+    assert FetchResult(models=[one], failed_ids={"A/a": "x"}).status == "partial"
+    # Nothing observed is a failed run, however the Hub answered (issue 18: a 404 to everything).
+    assert FetchResult().status == "failed"
     assert FetchResult(failed_orgs={"A": "x"}).status == "failed"
-    assert FetchResult(failed_orgs={"A": "x"}, org_counts={"B": 0}).status == "partial"
-    assert FetchResult(failed_ids={"A/a": "x"}, missing_ids=["A/b"]).status == "partial"
+    assert FetchResult(failed_orgs={"A": "x"}, org_counts={"B": 0}).status == "failed"
+    assert FetchResult(failed_ids={"A/a": "x"}, missing_ids=["A/b"]).status == "failed"
+    assert FetchResult(models=[one], refused="400").status == "failed"

@@ -283,7 +283,7 @@ def test_a_snapshot_that_cannot_get_the_write_lock_fails_cleanly_and_the_next_su
     assert blocked.code == 1
     assert blocked.err.splitlines()[-1].startswith(f"Error: cannot open {db}: ")
     assert blocked.err.splitlines()[-1].endswith(
-        "another process may be writing, try again shortly"
+        "another process holds it (a snapshot, an import or a reader), try again shortly"
     )
     assert unchanged
     assert after.code == 0, after.err
