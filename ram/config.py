@@ -7,10 +7,18 @@ import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ram.errors import BadInput, ConfigError
 
@@ -29,6 +37,12 @@ DEFAULT_REJECT_PATTERNS = (
 )
 
 
+# Strict: YAML's ``true`` is no number (lax pydantic reads it as 1) and ``.inf`` no size.
+Int = Annotated[int, Strict()]
+Num = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Flag = Annotated[bool, Strict()]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,15 +52,15 @@ class Storage(_Section):
 
 
 class Tracking(_Section):
-    use_catalog: bool = True
+    use_catalog: Flag = True
     orgs: dict[str, Literal["us", "china", "eu", "other", "unknown"]] = Field(default_factory=dict)
     pipeline_tags: tuple[str, ...] = ("text-generation", "image-text-to-text")
     reject_patterns: tuple[str, ...] = DEFAULT_REJECT_PATTERNS
-    min_downloads: int | None = Field(default=100, ge=0)
+    min_downloads: Int | None = Field(default=100, ge=0)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     release_dates: dict[str, dt.date] = Field(default_factory=dict)
-    params_b: dict[str, float] = Field(default_factory=dict)
+    params_b: dict[str, Num] = Field(default_factory=dict)
 
     @field_validator("reject_patterns")
     @classmethod
@@ -77,8 +91,8 @@ class Tracking(_Section):
 
 class SizeRange(_Section):
     label: str = Field(min_length=1)
-    min: float = Field(ge=0)
-    max: float | None = None
+    min: Num = Field(ge=0)
+    max: Num | None = None
 
 
 class Sizes(_Section):
@@ -105,10 +119,10 @@ class Sizes(_Section):
 
 class RamSettings(_Section):
     method: Literal["cutoff", "median"] = "cutoff"
-    top_n: int = Field(default=10, ge=1, le=1000)
-    max_gap_days: int = Field(default=14, ge=1, le=365)
-    max_day: int = Field(default=730, ge=1, le=3650)
-    milestones: tuple[int, ...] = (7, 14, 30, 60, 90, 180, 365)
+    top_n: Int = Field(default=10, ge=1, le=1000)
+    max_gap_days: Int = Field(default=14, ge=1, le=365)
+    max_day: Int = Field(default=730, ge=1, le=3650)
+    milestones: tuple[Int, ...] = (7, 14, 30, 60, 90, 180, 365)
 
     @model_validator(mode="after")
     def _milestones_in_range(self) -> RamSettings:
@@ -121,26 +135,38 @@ class RamSettings(_Section):
 
 
 class Collector(_Section):
-    max_workers: int = Field(default=4, ge=1, le=32)
-    request_budget: int = Field(default=5000, ge=1)
+    max_workers: Int = Field(default=4, ge=1, le=32)
+    request_budget: Int = Field(default=5000, ge=1)
 
 
 class Schedule(_Section):
     cron: str = "17 6 * * *"
     timezone: str = "UTC"
-    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    misfire_grace_seconds: Int = Field(default=3600, ge=1)
 
     @field_validator("cron")
     @classmethod
-    def _five_fields(cls, cron: str) -> str:
-        if len(cron.split()) != 5:
-            raise ValueError("cron needs 5 fields: minute hour day month weekday")
+    def _crontab(cls, cron: str) -> str:
+        from ram.cron import parse_crontab
+
+        parse_crontab(cron)  # its ValueError names the bad field, or says it never fires
         return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, timezone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{timezone!r} is not a known time zone; use e.g. UTC") from None
+        return timezone
 
 
 class Charts(_Section):
-    default_models: int = Field(default=8, ge=1, le=50)
-    png_scale: float = Field(default=2, gt=0, le=8)
+    default_models: Int = Field(default=8, ge=1, le=50)
+    png_scale: Num = Field(default=2, gt=0, le=8)
 
 
 class Archive(_Section):
@@ -220,16 +246,53 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return local if local.is_file() else None
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice and an impossible date (2026-02-30),
+    as ``ConstructorError`` with the line, instead of keeping the last or raising ValueError."""
+
+
+def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, list | dict):  # unhashable: the constructor below reports it
+            continue
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    loader.flatten_mapping(node)
+    return loader.construct_mapping(node, deep=True)
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date (YYYY-MM-DD)", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate the config file (or built-in defaults when there is none)."""
     p = find_config(path)
     if p is None:
         return Config()
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
+        if isinstance(exc, yaml.constructor.ConstructorError) and exc.problem:
+            raise ConfigError(f"{p}:{where}: {exc.problem}; fix it") from None
         raise ConfigError(f"{p}:{where} is not valid YAML; fix the syntax") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot be read ({exc.__class__.__name__})") from None

@@ -29,15 +29,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from ram.config import Config
+from ram.cron import parse_crontab
 from ram.errors import BadInput, ConfigError, EmptyStore, LockHeld, RamError
 from ram.snapshot import SnapshotSummary, run_snapshot
 from ram.store import Store
 
 log = logging.getLogger("ram.scheduler")
 
-# Crontab counts weekdays from Sunday (0 and 7); APScheduler 3.x counts from Monday, so numbers
-# are turned into names, which mean the same to both.
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # How far back to look for the cron's previous fire time; wider only when nothing fired.
 _LOOKBACK = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367, 1462, 11_000))
 _POLL_SECONDS = 0.1
@@ -45,39 +43,6 @@ _POLL_SECONDS = 0.1
 
 def lock_path(db: Path) -> Path:
     return Path(f"{db}.schedule.lock")
-
-
-def _weekday(text: str, field: str) -> int:
-    t = text.strip().lower()
-    if t in _CRON_DAYS:
-        return _CRON_DAYS.index(t)
-    if t.isdigit() and 0 <= int(t) <= 7:
-        return int(t)
-    raise ValueError(f"weekday {text!r} in {field!r} is not 0-7 or sun-sat")
-
-
-def crontab_weekdays(field: str) -> str:
-    """A crontab weekday field (0 or 7 = Sunday) as APScheduler weekday names."""
-    if field == "*":
-        return "*"
-    days: set[int] = set()
-    for item in field.split(","):
-        body, slash, step_text = item.partition("/")
-        if slash and not (step_text.isdigit() and int(step_text) > 0):
-            raise ValueError(f"step {step_text!r} in {field!r} is not a positive number")
-        step = int(step_text) if slash else 1
-        if body == "*":
-            lo, hi = 0, 6
-        elif "-" in body:
-            a, b = body.split("-", 1)
-            lo, hi = _weekday(a, field), _weekday(b, field)
-        else:
-            lo = _weekday(body, field)
-            hi = 6 if slash else lo
-        if lo > hi:
-            raise ValueError(f"weekday range {body!r} in {field!r} runs backwards")
-        days.update(d % 7 for d in range(lo, hi + 1, step))
-    return ",".join(_CRON_DAYS[d] for d in sorted(days))
 
 
 def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> CronTrigger:
@@ -89,20 +54,15 @@ def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> CronTri
             f"schedule.timezone {timezone!r} is not a known time zone; "
             "use e.g. UTC or Europe/Berlin"
         ) from None
-    fields = expr.split()
-    if len(fields) != 5:
-        raise BadInput(
-            f"{origin} {expr!r}: a cron line has 5 fields: minute hour day month weekday, "
-            "e.g. '17 6 * * *'"
-        )
-    minute, hour, day, month, weekday = fields
     try:
+        line = parse_crontab(expr)
+        minute, hour, day, month, _ = expr.split()
         return CronTrigger(
             minute=minute,
             hour=hour,
             day=day,
             month=month,
-            day_of_week=crontab_weekdays(weekday),
+            day_of_week=line.apscheduler_weekdays(),
             timezone=tz,
         )
     except ValueError as exc:
@@ -325,8 +285,9 @@ def serve(
     token: str | bool | None = None,
 ) -> None:
     """Run the schedule in the foreground until SIGINT/SIGTERM; one scheduler per database."""
-    origin = "--cron" if cron else f"{cfg.path or 'config'}: schedule.cron"
-    trigger = crontab_trigger(cron or cfg.schedule.cron, cfg.schedule.timezone, origin)
+    origin = "--cron" if cron is not None else f"{cfg.path or 'config'}: schedule.cron"
+    line = cron if cron is not None else cfg.schedule.cron  # --cron "" is refused, not ignored
+    trigger = crontab_trigger(line, cfg.schedule.timezone, origin)
     with schedule_lock(db):
         sched = SnapshotScheduler(cfg, db, trigger, endpoint=endpoint, token=token)
         received: list[int] = []

@@ -62,7 +62,21 @@ def test_size_schemes() -> None:
         ({"tracking": {"orgs": {"Qwen": "mars"}}}, "tracking.orgs.Qwen: Input should be"),
         ({"tracking": {"params_b": {"a/b": -1}}}, "parameters of a/b must be > 0"),
         ({"tracking": {"release_dates": {"a/b": "last week"}}}, "tracking.release_dates.a/b"),
-        ({"schedule": {"cron": "daily"}}, "cron needs 5 fields"),
+        ({"schedule": {"cron": "daily"}}, "schedule.cron: a cron line has 5 fields"),
+        ({"schedule": {"cron": "0 0 31 2 *"}}, "schedule.cron: '0 0 31 2 *' never fires"),
+        ({"schedule": {"cron": "61 * * * *"}}, "schedule.cron: minute '61' is not 0-59"),
+        ({"schedule": {"timezone": "Mars/Olympus"}}, "schedule.timezone: 'Mars/Olympus' is not"),
+        ({"ram": {"top_n": True}}, "ram.top_n: Input should be a valid integer"),
+        ({"ram": {"milestones": [30, False]}}, "ram.milestones.1: Input should be a valid integer"),
+        (
+            {"tracking": {"params_b": {"a/b": float("inf")}}},
+            "params_b.a/b: Input should be a finite",
+        ),
+        ({"tracking": {"params_b": {"a/b": True}}}, "params_b.a/b: Input should be a valid number"),
+        (
+            {"tracking": {"use_catalog": "yes"}},
+            "tracking.use_catalog: Input should be a valid bool",
+        ),
         (
             {
                 "sizes": {
@@ -94,6 +108,36 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"config.yaml: line \d+ is not valid YAML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "tracking:\n  release_dates:\n    a/b: 2026-02-30\n",
+            "line 3: '2026-02-30' is not a real",
+        ),
+        ("ram:\n  top_n: 5\n  method: cutoff\n  top_n: 7\n", "line 4: key 'top_n' is given twice"),
+        ("ram: {top_n: 5}\nram: {top_n: 7}\n", "line 2: key 'ram' is given twice"),
+    ],
+)
+def test_impossible_dates_and_repeated_keys_name_the_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text(text)
+
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    assert str(err.value) == f"{bad}: {message}" + str(err.value).split(message, 1)[1]
+    assert str(err.value).endswith("; fix it")
+
+
+def test_yaml_merge_keys_still_override(tmp_path: Path) -> None:
+    good = tmp_path / "config.yaml"
+    good.write_text("base: &b {top_n: 5, method: median}\nram:\n  <<: *b\n  top_n: 7\n")
+    with pytest.raises(ConfigError, match="base: unknown key"):  # merged, not refused as twice
+        load_config(good)
 
 
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:

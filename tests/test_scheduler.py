@@ -19,6 +19,7 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ram import scheduler
+from ram.cron import parse_crontab
 from ram.errors import BadInput, ConfigError, LockHeld
 from ram.store import RunRecord, Store
 from tests.conftest import CliRunner
@@ -80,7 +81,7 @@ def _restore_logging() -> Iterator[None]:
     ],
 )
 def test_crontab_weekdays_count_from_sunday(field: str, names: str) -> None:
-    assert scheduler.crontab_weekdays(field) == names
+    assert parse_crontab(f"0 6 * * {field}").apscheduler_weekdays() == names
 
 
 def test_a_weekday_cron_fires_on_the_crontab_day() -> None:
@@ -95,10 +96,15 @@ def test_a_weekday_cron_fires_on_the_crontab_day() -> None:
 @pytest.mark.parametrize(
     ("cron", "message"),
     [
-        ("daily", "--cron 'daily': a cron line has 5 fields: minute hour day month weekday"),
-        ("61 * * * *", "--cron '61 * * * *' is not a valid cron line: Error validating"),
-        ("0 0 * * 8", "--cron '0 0 * * 8' is not a valid cron line: weekday '8' in '8' is not"),
-        ("0 0 * * 5-1", "weekday range '5-1' in '5-1' runs backwards"),
+        ("daily", "--cron 'daily' is not a valid cron line: a cron line has 5 fields: minute"),
+        ("", "--cron '' is not a valid cron line: a cron line has 5 fields"),
+        ("61 * * * *", "--cron '61 * * * *' is not a valid cron line: minute '61' is not 0-59"),
+        ("0 0 * * 8", "--cron '0 0 * * 8' is not a valid cron line: weekday '8' is not 0-7 or"),
+        ("0 0 * * 5-1", "weekday range '5-1' runs backwards"),
+        ("0 0 31 2 *", "'0 0 31 2 *' never fires (no month has that day)"),
+        ("0 0 31 4,6,9,11 *", "never fires"),
+        ("0 0 * 13 *", "month '13' is not 1-12 or jan-dec"),
+        ("0 0 * * */0", "step '0' in the weekday field is not a positive number"),
     ],
 )
 def test_invalid_cron_lines_are_bad_input(cron: str, message: str) -> None:
@@ -117,8 +123,8 @@ def test_cli_bad_cron_is_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None
 
     assert (r.code, r.out) == (2, "")
     assert r.err == (
-        "Error: --cron 'every day': a cron line has 5 fields: minute hour day month weekday, "
-        "e.g. '17 6 * * *'\n"
+        "Error: --cron 'every day' is not a valid cron line: a cron line has 5 fields: minute "
+        "hour day month weekday, e.g. '17 6 * * *' (06:17 every day)\n"
     )
     assert not (tmp_path / "s.duckdb").exists()
 
