@@ -26,6 +26,7 @@ from collectors.archive_columns import (
     merge_columns,
     select_list,
 )
+from ram import duck
 from ram.dates import date_problem
 from ram.errors import BadPanel, HubError
 
@@ -324,15 +325,11 @@ def summarize(
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = duck.memory()
     # UTC so naive timestamps and zone-less strings mean UTC; dropping insertion order lets the
     # scan stream instead of buffering rows to keep their order.
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
-    # A progress bar drawn on stdout would garble the command's output (DuckDB draws one for
-    # long queries when it believes it is interactive); where it is off already, SET is refused.
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
-        con.execute("SET enable_progress_bar = false")
     return con
 
 

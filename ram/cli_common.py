@@ -90,9 +90,12 @@ def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
 def check_days(days: list[int] | None) -> list[int] | None:
     if not days:
         return None
+    last = STATE.cfg.ram.max_day  # curves end there: a later day has no answer, ever
     for d in days:
         if d < 1:
             raise BadInput(f"--day {d}: days since release start at 1")
+        if d > last:
+            raise BadInput(f"--day {d}: curves end at day {last} (ram.max_day); ask for 1..{last}")
     return sorted(set(days))
 
 

@@ -6,6 +6,7 @@ Nothing here loads from a CDN: MathJax is off and plotly.js comes from the insta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -16,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ram import files
 from ram.errors import BadInput, ExportError
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -47,8 +49,8 @@ def write_plotlyjs(directory: Path) -> Path:
 
     target = directory / PLOTLYJS_FILE
     bundle = get_plotlyjs()
-    if not target.is_file() or target.read_text("utf-8") != bundle:
-        target.write_text(bundle, "utf-8")
+    if target.is_symlink() or not target.is_file() or target.read_text("utf-8") != bundle:
+        files.write_text(target, bundle)
     return target
 
 
@@ -90,17 +92,22 @@ def write_images(jobs: Sequence[tuple[go.Figure, Path]], *, scale: float = 2.0) 
     browser = find_browser()
     # choreographer logs tracebacks for browser chatter it ignores; the outcome is checked below.
     logging.getLogger("choreographer").setLevel(logging.CRITICAL)
-    specs = [_image_spec(fig, path, scale) for fig, path in jobs]
-    try:
-        kaleido.write_fig_from_object_sync(
-            specs, kopts={"path": browser, "mathjax": False}, cancel_on_error=True
-        )
-    except Exception as exc:  # kaleido/choreographer raise many types; all mean "no image"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"could not render with {browser}: {first}; {REMEDY}") from exc
-    missing = [p for _, p in jobs if not p.is_file()]
-    if missing:
-        raise ExportError(f"the browser wrote no image for {missing[0].name}; {REMEDY}")
+    with contextlib.ExitStack() as stack:
+        # Each image is rendered to a temporary name and renamed into place (ram.files).
+        temps = [stack.enter_context(files.replacing(path)) for _, path in jobs]
+        specs = [_image_spec(fig, tmp, scale) for (fig, _), tmp in zip(jobs, temps, strict=True)]
+        for tmp in temps:
+            tmp.unlink()  # kaleido writes the file itself; an empty one would hide a failure
+        try:
+            kaleido.write_fig_from_object_sync(
+                specs, kopts={"path": browser, "mathjax": False}, cancel_on_error=True
+            )
+        except Exception as exc:  # kaleido/choreographer raise many types; all mean "no image"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExportError(f"could not render with {browser}: {first}; {REMEDY}") from exc
+        missing = [p for (_, p), tmp in zip(jobs, temps, strict=True) if not tmp.is_file()]
+        if missing:
+            raise ExportError(f"the browser wrote no image for {missing[0].name}; {REMEDY}")
     return [p for _, p in jobs]
 
 
@@ -126,5 +133,4 @@ def write_figure(
     text = figure_html(fig, full_html=not embed, plotlyjs=plotlyjs)
     if plotlyjs == "directory":
         write_plotlyjs(path.parent)
-    path.write_text(text, "utf-8")
-    return path
+    return files.write_text(path, text)

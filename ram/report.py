@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ram import __version__, export, plots
+from ram import __version__, export, files, plots
 from ram import chartdata as cd
 from ram.errors import BadInput
 from ram.plots import ChartData
@@ -298,19 +298,18 @@ def write_report(
     export.write_plotlyjs(out_dir)
     for c in charts:
         for name, frame in c.frames.items():
-            frame.to_csv(out_dir / f"{name}.csv", index=False)
+            files.write_csv(out_dir / f"{name}.csv", frame)
     order = cd.size_class_order(data.table())
     blocks, used = [], set()
     for i, (title, frame) in enumerate(tables.items()):
         csv = f"{_slug(title)}.csv"
         csv = f"{_slug(title)}-{i + 1}.csv" if csv in used else csv
         used.add(csv)
-        frame.to_csv(out_dir / csv, index=False)
+        files.write_csv(out_dir / csv, frame)
         blocks.append(_tables_html(title, frame, csv, order))
     if png:
         if progress:
             progress(f"rendering {len(charts)} PNGs")
         export.write_images([(c.fig, out_dir / f"{c.slug}.png") for c in charts], scale=scale)
     index = out_dir / "index.html"
-    index.write_text(_page(data, charts, "\n".join(blocks), png), "utf-8")
-    return index
+    return files.write_text(index, _page(data, charts, "\n".join(blocks), png))

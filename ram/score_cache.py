@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ram import __version__
+from ram import __version__, duck
 from ram.errors import UnknownSizeClass
 
 if TYPE_CHECKING:
@@ -111,15 +111,6 @@ def cache_key(cfg: Config, db: Path) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory connection without DuckDB's stdout progress bar (it would land in CSV output
-    when the host looks interactive); a Jupyter kernel without ipywidgets refuses the SET."""
-    con = duckdb.connect()
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
-        con.execute("SET enable_progress_bar = false")
-    return con
-
-
 def _read_meta(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any] | None:
     rows = con.execute(
         "SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?",
@@ -137,7 +128,7 @@ def stored_key(db: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        with _connect() as con:
+        with duck.memory() as con:
             meta = _read_meta(con, path)
         return str(meta["key"]) if meta is not None else None
     except _READ_ERRORS:
@@ -160,7 +151,7 @@ def _query(
     path: Path, key: str, day: int | None, size_class: str | None, limit: int
 ) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
     before = _stat(path)
-    with _connect() as con:
+    with duck.memory() as con:
         meta = _read_meta(con, path)
         if meta is None or meta["key"] != key:
             return None
@@ -244,7 +235,7 @@ def _write(an: Analysis, db: Path, key: str) -> None:
     try:
         # Readable by whoever may read the database (mkstemp makes owner-only files).
         os.chmod(tmp, os.stat(db).st_mode & 0o666)
-        with _connect() as con:
+        with duck.memory() as con:
             con.register("_rows", rows)
             con.register("_pool", pool)
             # Sorted by day so that a query for one day skips most of the file.

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ram import duck
 from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 SCHEMA_VERSION = 1
@@ -123,12 +124,7 @@ def connect(
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            # DuckDB draws a progress bar on stdout for queries over 2 s: it would corrupt CSV/JSON.
-            # In a Jupyter kernel without ipywidgets it is off already and DuckDB refuses any SET.
-            if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
-                con.execute("SET enable_progress_bar = false")
-            return con
+            return duck.quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise StoreError(_open_problem(path, exc)) from None
@@ -462,7 +458,7 @@ _ALTERED = (
 @functools.cache
 def _expected_columns() -> dict[str, list[tuple[str, str]]]:
     """Columns and types of every table as this version creates them, read back from DuckDB."""
-    con = duckdb.connect()
+    con = duck.memory()
     try:
         for stmt in _SCHEMA:
             con.execute(stmt)

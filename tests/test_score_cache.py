@@ -33,7 +33,7 @@ CASES = [
     ["--size-class", "1-5B", "--limit", "3"],
     ["--size-class", "5-10B", "--format", "json"],
     ["--size-class", "250B+", "--format", "table"],  # a class without models
-    ["--day", "5000"],  # beyond max_day: no rows
+    ["--day", "5000"],  # beyond max_day: refused, the same both ways
     ["--day", "5000", "--format", "table"],
     ["--day", "5000", "--format", "json"],
     ["--method", "cutoff", "--day", "60"],  # the configured method: still the cache
