@@ -113,6 +113,7 @@ class _Run:
         self.retryable = 0
         self.refused = False  # a 400 came back: start nothing more
         self.answers: list[Answer] = []  # every Hub answer, for ``ram doctor``
+        self.clock: Callable[[], datetime] = _utc_now  # stamps each repo as it is parsed
         self._lock = threading.Lock()
 
     def on_request(self, request: httpx2.Request) -> None:
@@ -176,6 +177,17 @@ def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
 
 
 _RUN: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("hub_run", default=None)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _observed_now() -> datetime:
+    """When a repo's answer came in, on the run's clock (``fetch_snapshot(clock=...)``)."""
+    run = _RUN.get()
+    return run.clock() if run is not None else _utc_now()
+
 _INSTALL_LOCK = threading.Lock()
 _hooked_factory: Callable[[], httpx2.Client] | None = None
 
@@ -224,18 +236,31 @@ def _server_wait(response: httpx2.Response) -> float | None:
 
 
 def fetch_org(api: HfApi, org: str, warnings: list[str] | None = None) -> Iterator[HubModel]:
-    """Yield every model of ``org`` from one paginated listing; a repeated id stops a loop."""
+    """Yield every model of ``org`` from one paginated listing.
+
+    Repo ids are case-insensitive on the Hub (one repo answers ``Org/Name`` and ``org/name``), so
+    a second spelling of an id already listed is the same repo: it is skipped with a warning and
+    the first kept.  The same id spelt the same way again means the listing went round (a cursor
+    pointing back): that stops the org, instead of looping until the request budget runs out.
+    """
     sink = warnings if warnings is not None else []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for info in api.list_models(author=org, expand=list(EXPAND)):  # type: ignore[arg-type]
-        model = parse_model(info, datetime.now(UTC), sink)
+        model = parse_model(info, _observed_now(), sink)
         if model is None:
             continue
-        if model.model_id.lower() in seen:
+        first = seen.get(model.model_id.lower())
+        if first == model.model_id:
             raise HubError(
                 f"the listing of {org} returned {model.model_id} twice (pagination loop)"
             )
-        seen.add(model.model_id.lower())
+        if first is not None:
+            sink.append(
+                f"the listing of {org} returned {model.model_id} after {first}: one repo to the "
+                f"Hub (ids are case-insensitive); kept {first}"
+            )
+            continue
+        seen[model.model_id.lower()] = model.model_id
         yield model
 
 
@@ -286,7 +311,7 @@ def _lookup(api: HfApi, model_id: str) -> tuple[HubModel | None, list[str]]:
             _sleep(min(MAX_WAIT, BASE_WAIT * 2**attempt))
             continue
         warnings: list[str] = []
-        return parse_model(info, datetime.now(UTC), warnings), warnings
+        return parse_model(info, _observed_now(), warnings), warnings
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -349,10 +374,12 @@ def fetch_snapshot(
     timeout: float = 30.0,
     retry_after_cap: float = 60.0,
     progress: Callable[[str, int], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FetchResult:
     """List every org, then look up the tracked ids no listing returned; failures are reported.
 
     ``known_hub_ids`` (model id -> Hub ``_id``) links renames seen in listings without a request.
+    ``clock()`` (UTC, default the system clock) stamps each repo's ``observed_at`` as it comes in.
     Tracked ids of an org whose listing failed are neither looked up nor reported missing.
     ``progress(name, n_models)`` is called on this thread after each org and each lookup.
     """
@@ -363,6 +390,7 @@ def fetch_snapshot(
     started = time.monotonic()
     with hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
         api, run, secret = session
+        run.clock = clock or _utc_now
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
             result = _collect(pool, api, orgs, tracked_ids, known_hub_ids or {}, secret, progress)
     if run.retryable:

@@ -226,8 +226,8 @@ def records_to_frames(
                 "base_relation": base_relation,
                 "via": via,
                 "tracked_reason": reason,
-                "first_seen": run_date,
-                "last_seen": run_date,
+                "first_seen": _utc_day(m.observed_at),
+                "last_seen": _utc_day(m.observed_at),
                 "downloads_30d_max": max(peaks) if peaks else None,
                 "downloads_30d": m.downloads_30d,
                 "downloads_all_time": m.downloads_all_time,
@@ -241,12 +241,15 @@ def records_to_frames(
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     resolved = catalog.resolve(frame, cfg)
     tracked = resolved[resolved["tracked"]]
+    observed = pd.to_datetime(tracked["observed_at"], utc=True)
     obs = pd.DataFrame(
         {
             "model_id": tracked["model_id"],
-            "obs_date": pd.Timestamp(run_date),
+            # The UTC day each count was fetched: a run started at 23:59:57 stores what it
+            # fetched after midnight under the next day, where those counts belong.
+            "obs_date": observed.dt.tz_localize(None).dt.normalize().fillna(pd.Timestamp(run_date)),
             "source": SOURCE,
-            "observed_at": pd.to_datetime(tracked["observed_at"], utc=True),
+            "observed_at": observed,
             "downloads_all_time": tracked["downloads_all_time"],
             "downloads_30d": tracked["downloads_30d"],
             "likes": tracked["likes"],
@@ -254,6 +257,17 @@ def records_to_frames(
     ).reset_index(drop=True)
     models = resolved.drop(columns=["downloads_30d_max", "observed_at", *_COUNTS])
     return models.reset_index(drop=True), obs
+
+
+def _clock_from(started: dt.datetime) -> Callable[[], dt.datetime]:
+    """UTC now, counted on from the run's start (steady: a clock step mid-run moves nothing)."""
+    origin = time.monotonic()
+    return lambda: started + dt.timedelta(seconds=time.monotonic() - origin)
+
+
+def _utc_day(ts: dt.datetime) -> dt.date:
+    """The UTC calendar day of ``ts`` (a naive time is UTC already)."""
+    return (ts if ts.tzinfo is None else ts.astimezone(dt.UTC)).date()
 
 
 _COUNTS = ("downloads_30d", "downloads_all_time", "likes")
@@ -392,6 +406,7 @@ def run_snapshot(
         max_workers=cfg.collector.max_workers,
         request_budget=cfg.collector.request_budget,
         progress=_fetch_progress(progress, len(chosen)),
+        clock=_clock_from(started),
     )
     run_date = started.date()
     models, obs = records_to_frames(result, cfg, run_date, known)

@@ -332,6 +332,24 @@ def test_a_pagination_loop_fails_the_org(hub: FakeHub) -> None:
     assert hub.requests_by_path["/api/models"] == 3 + 1  # page 1, page 2, page 1 again; B
 
 
+def test_a_second_spelling_of_a_listed_id_is_the_same_repo_and_the_first_is_kept(
+    hub: FakeHub,
+) -> None:
+    """Issue 18: a hostile listing with ``A/m2`` and ``A/M2`` failed all of A as a loop."""
+    fields = {k: v for k, v in hub.repos["A/m2"].items() if k not in ("_id", "id", "author")}
+    hub.add("A/M2", **{**fields, "downloads": 1})
+
+    result = snapshot(hub, ["A"])
+
+    assert result.failed_orgs == {}
+    kept, dropped = sorted(["A/m2", "A/M2"], key=hub_id_for)  # the fake lists by _id
+    assert [m for m in ids(result) if m.lower() == "a/m2"] == [kept]
+    assert result.warnings == [
+        f"the listing of A returned {dropped} after {kept}: one repo to the Hub "
+        f"(ids are case-insensitive); kept {kept}"
+    ]
+
+
 def test_an_exhausted_budget_fails_the_remaining_orgs_and_lookups(hub: FakeHub) -> None:
     message = (
         "HubError: request budget of 3 exhausted before this request; "

@@ -363,6 +363,46 @@ def test_records_to_frames_is_pure_and_keeps_unknowns_unknown() -> None:
     assert (obs["observed_at"] == pd.Timestamp(seen)).all()
 
 
+def test_counts_fetched_after_midnight_are_stored_under_the_day_they_were_fetched(
+    hub: FakeHub, tmp_path: Path, on_day: Any
+) -> None:
+    """Issue 18: a run started at 23:59:57Z stored counts fetched after midnight a day early."""
+    db = tmp_path / "live.duckdb"
+    midnight = dt.datetime.combine(DAY2.date(), dt.time(), dt.UTC)
+    on_day(midnight - dt.timedelta(milliseconds=1))  # every answer comes in after midnight
+
+    summary = run(hub, db)
+
+    assert summary.run_date == DAY1.date()  # the run is the one started on day 1
+    rows = query(db, "SELECT obs_date, min(observed_at) FROM observations GROUP BY 1")
+    assert [day for day, _ in rows] == [DAY2.date()]
+    assert rows[0][1] >= midnight.replace(tzinfo=None)
+
+
+def test_each_repo_is_dated_by_the_utc_day_it_was_fetched() -> None:
+    before = dt.datetime(2026, 11, 2, 23, 59, 58, tzinfo=dt.UTC)
+    fields: dict[str, Any] = dict(
+        hub_id="abc", author="Alpha", created_at=None, last_modified=None, likes=None,
+        pipeline_tag="text-generation", library_name=None, tags=(), gated=None, license=None,
+        safetensors_total=None, gguf_total=None, base_models=(), downloads_30d=1,
+        downloads_all_time=2,
+    )  # fmt: skip
+    result = FetchResult(
+        models=[
+            HubModel(model_id="Alpha/a-7B", observed_at=before, **fields),
+            HubModel(model_id="Alpha/b-7B", observed_at=before + dt.timedelta(seconds=4), **fields),
+        ]
+    )
+
+    known = snapshot.Known(via={"Alpha/a-7B": "import", "Alpha/b-7B": "import"})
+
+    models, obs = snapshot.records_to_frames(result, small_config(), before.date(), known)
+
+    want = [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-03")]
+    assert obs["obs_date"].tolist() == want
+    assert models["last_seen"].tolist() == [d.date() for d in want]
+
+
 # -- what fails ------------------------------------------------------------------------------
 
 
