@@ -188,6 +188,7 @@ def _observed_now() -> datetime:
     run = _RUN.get()
     return run.clock() if run is not None else _utc_now()
 
+
 _INSTALL_LOCK = threading.Lock()
 _hooked_factory: Callable[[], httpx2.Client] | None = None
 
