@@ -65,7 +65,7 @@ def import_panel(
     }
     if progress:
         progress(f"writing {len(obs):,} observations of {len(models):,} models")
-    with Store.open(db) as store:
+    with Store.open(db, wait=cfg.storage.lock_wait_seconds) as store:
         keep_existing = store.models().set_index("model_id")
         # An import never downgrades how a model came in (catalog, discovered, ...).
         prior_via = resolved["model_id"].map(keep_existing["via"]) if len(keep_existing) else None
@@ -297,7 +297,7 @@ def baseline_table(
 
 def freeze_baseline(cfg: Config, db: Path, name: str, an: Analysis) -> int:
     """Store the live baseline of ``an`` under a version name."""
-    with Store.open(db) as store:
+    with Store.open(db, wait=cfg.storage.lock_wait_seconds) as store:
         return store.save_baseline(
             name,
             an.result.baselines,

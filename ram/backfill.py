@@ -226,7 +226,7 @@ def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> 
     )
 
 
-def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime) -> RunRecord:
+def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime, wait: float) -> RunRecord:
     run = RunRecord(
         kind="backfill",
         source=file.source,
@@ -235,7 +235,7 @@ def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime) -> Run
         details=kept.details(file),
     )
     models = kept.models.copy()
-    with Store.open(db) as store:
+    with Store.open(db, wait=wait) as store:
         # A model already stored keeps how it came in (catalog, discovered live, imported).
         store.con.register("_backfill_ids", models[["model_id"]])
         try:
@@ -301,7 +301,7 @@ def backfill(
             if progress:
                 progress(Step("refused", file, i, total, run))
             continue
-        run = _save(db, file, kept, started)
+        run = _save(db, file, kept, started, cfg.storage.lock_wait_seconds)
         runs.append(run)
         if progress:
             progress(Step("saved", file, i, total, run))

@@ -49,6 +49,9 @@ class _Section(BaseModel):
 
 class Storage(_Section):
     db: str = "snapshots/ram.duckdb"
+    # How long a write (snapshot, import, backfill) waits for other processes to let go of the
+    # file before it fails; readers make way for a waiting writer (ram.store.connect).
+    lock_wait_seconds: Num = Field(default=60.0, ge=0, le=3600)
 
 
 class Tracking(_Section):

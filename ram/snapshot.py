@@ -366,9 +366,15 @@ def save_snapshot(
     models: pd.DataFrame,
     observations: pd.DataFrame,
     renames: Mapping[str, str],
+    wait: float | None = None,
 ) -> RunRecord:
-    """Write the run in one transaction; a failed run records only its ``runs`` row."""
-    with Store.open(db) as store:
+    """Write the run in one transaction; a failed run records only its ``runs`` row.
+
+    ``wait``: seconds to wait for the file (``storage.lock_wait_seconds``); a wait of a second
+    or more is kept in the run's details as ``lock_wait_seconds``."""
+    with Store.open(db, wait=wait) as store:
+        if store.lock_waited >= 1:
+            run.details["lock_wait_seconds"] = round(store.lock_waited, 1)
         run.finished_at = now_utc()
         if run.status == "failed":
             store.record_run(run)
@@ -440,7 +446,7 @@ def run_snapshot(
     if not dry_run:
         if progress is not None:
             progress(Step("save", str(db), len(models), 0, 0))
-        save_snapshot(db, run, models, obs, result.renamed)
+        save_snapshot(db, run, models, obs, result.renamed, cfg.storage.lock_wait_seconds)
         new_models = run.new_models
         if progress is not None:
             progress(Step("saved", str(db), len(models), 0, 0))

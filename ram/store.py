@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import random
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -116,27 +117,69 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used" in text
 
 
+def writer_waiting_path(path: Path) -> Path:
+    """The file a writer kept waiting by readers touches, so new readers let it in first."""
+    return path.with_name(path.name + ".writer-waiting")
+
+
+# A writer touches its marker every attempt (at most 0.5 s apart); one older than this is left
+# from a writer that gave up or was killed, and readers ignore it.
+_MARKER_FRESH_SECONDS = 2.0
+
+
+def _writer_waiting(marker: Path) -> bool:
+    try:
+        return time.time() - marker.stat().st_mtime < _MARKER_FRESH_SECONDS
+    except OSError:
+        return False
+
+
+def _touch(marker: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only folder: the writer just waits its turn
+        marker.touch()
+
+
 def connect(
     path: Path, read_only: bool, wait: float = LOCK_WAIT_SECONDS
 ) -> duckdb.DuckDBPyConnection:
-    """Open the file, waiting while another process holds the write lock."""
+    """Open the file, waiting up to ``wait`` seconds while another process holds its lock.
+
+    DuckDB lets many read-only processes share a file but a writer needs it alone, so a steady
+    stream of short reads (a dashboard polling ``ram top``) could keep a snapshot's save out
+    until it gives up.  The writer has priority instead: while it waits it keeps a fresh
+    ``.writer-waiting`` marker beside the file, and a reader that sees one holds back (with
+    backoff and jitter) until the writer is in and out, or until its own wait runs out.
+    """
     deadline = time.monotonic() + wait
+    marker = writer_waiting_path(path)
     delay = 0.05
-    while True:
-        try:
-            return duck.quiet(duckdb.connect(str(path), read_only=read_only))
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
+    try:
+        while True:
+            if read_only and _writer_waiting(marker) and time.monotonic() < deadline:
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.5)
+                continue
+            try:
+                return duck.quiet(duckdb.connect(str(path), read_only=read_only))
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(_open_problem(path, exc)) from None
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"cannot open {path}: {_first_line(exc)}; another process held it for "
+                        f"{wait:g} s (a snapshot, an import or a reader); try again shortly"
+                        + ("" if read_only else ", or raise storage.lock_wait_seconds")
+                    ) from None
+            except duckdb.Error as exc:
                 raise StoreError(_open_problem(path, exc)) from None
-            if time.monotonic() >= deadline:
-                raise StoreError(
-                    f"cannot open {path}: {_first_line(exc)}; another process holds it "
-                    "(a snapshot, an import or a reader), try again shortly"
-                ) from None
-        except duckdb.Error as exc:
-            raise StoreError(_open_problem(path, exc)) from None
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
+            if not read_only:
+                _touch(marker)
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.5)
+    finally:
+        if not read_only:
+            with contextlib.suppress(OSError):
+                marker.unlink(missing_ok=True)
 
 
 class Store:
@@ -146,13 +189,19 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self.lock_waited = 0.0  # seconds ``open`` spent on the file (waiting out other locks)
 
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, path: str | Path, read_only: bool = False) -> Iterator[Store]:
-        """Open (and for writers create and migrate) the store; always closes the file."""
+    def open(
+        cls, path: str | Path, read_only: bool = False, wait: float | None = None
+    ) -> Iterator[Store]:
+        """Open (and for writers create and migrate) the store; always closes the file.
+
+        ``wait``: seconds to wait for another process's lock (default ``LOCK_WAIT_SECONDS``);
+        how long it took is ``store.lock_waited``."""
         p = Path(path)
         if read_only and not p.exists():
             raise EmptyStore(
@@ -160,8 +209,10 @@ class Store:
             )
         if not read_only:
             p.parent.mkdir(parents=True, exist_ok=True)
-        con = connect(p, read_only=read_only)
+        asked = time.monotonic()
+        con = connect(p, read_only=read_only, wait=LOCK_WAIT_SECONDS if wait is None else wait)
         store = cls(con, p, read_only)
+        store.lock_waited = time.monotonic() - asked
         try:
             if read_only:
                 store._check_version()

@@ -56,6 +56,10 @@ def test_size_schemes() -> None:
         ({"ram": {"top_n": "ten"}}, "ram.top_n: Input should be a valid integer"),
         ({"ram": {"top_n": 0}}, "ram.top_n: Input should be greater than or equal to 1"),
         ({"ram": {"method": "mean"}}, "ram.method: Input should be 'cutoff' or 'median'"),
+        (
+            {"storage": {"lock_wait_seconds": -1}},
+            "storage.lock_wait_seconds: Input should be greater than or equal to 0",
+        ),
         ({"ram": {"milestones": [0, 30]}}, "milestones: day 0 is outside 1..max_day"),
         ({"tracking": {"reject_patterns": ["(unclosed"]}}, "bad regular expression '(unclosed'"),
         ({"tracking": {"include": ["not-a-repo"]}}, "'not-a-repo' is not a repo id"),
