@@ -336,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(line, file=sys.stderr)
         return code
+    if code == 130:  # Typer turns a KeyboardInterrupt inside a command into exit code 130
+        print(_interrupted(), file=sys.stderr)
     return code if isinstance(code, int) else 0
 
 

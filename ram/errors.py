@@ -57,3 +57,7 @@ class LockHeld(RamError):
 
 class ExportError(RamError):
     """A chart could not be exported (for example no Chromium for PNG/SVG)."""
+
+
+class OutputError(RamError):
+    """An output file (chart, report, CSV) could not be written; what was there is kept."""

@@ -88,6 +88,21 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any
         con.close()
 
 
+def store_text(db: Path) -> str:
+    """Every row of every table as text, and the raw bytes of the file and its WAL."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = [
+            str(r[0])
+            for table in TABLES
+            for r in con.execute(f"SELECT CAST(t AS VARCHAR) FROM {table} AS t").fetchall()
+        ]
+    finally:
+        con.close()
+    raw = b"".join(p.read_bytes() for p in (db, Path(f"{db}.wal")) if p.exists())
+    return "\n".join(rows) + raw.decode("latin-1")
+
+
 # -- panels ------------------------------------------------------------------------------------
 
 

@@ -20,12 +20,12 @@ from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
 from tests.reliability.support import (
     CANARY,
-    TABLES,
     add_huge_org,
     fill_hub,
     fingerprint,
     query,
     ram_popen,
+    store_text,
 )
 
 HOSTILE = "a/b'; DROP TABLE models; --"
@@ -52,21 +52,6 @@ def live(hub_client: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({"tracking": tracking}))
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         yield hub
-
-
-def store_text(db: Path) -> str:
-    """Every row of every table as text, and the raw bytes of the file and its WAL."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = [
-            str(r[0])
-            for table in TABLES
-            for r in con.execute(f"SELECT CAST(t AS VARCHAR) FROM {table} AS t").fetchall()
-        ]
-    finally:
-        con.close()
-    raw = b"".join(p.read_bytes() for p in (db, Path(f"{db}.wal")) if p.exists())
-    return "\n".join(rows) + raw.decode("latin-1")
 
 
 def test_the_token_is_never_written_anywhere(
