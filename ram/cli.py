@@ -5,6 +5,7 @@ Errors are raised as ``ram.errors`` states and become one line on stderr here, i
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -267,9 +268,15 @@ def status(fmt: FormatOption = None) -> None:
 
         from ram.render import records
 
+        run_rows = records(st.runs)
+        for run in run_rows:  # stored as JSON text; a JSON reader wants the object
+            text = run.get("details")
+            if isinstance(text, str):
+                with contextlib.suppress(ValueError):
+                    run["details"] = json.loads(text)
         payload = {
             **{k: str(v) if v is not None else None for k, v in meta.items()},
-            "runs": records(st.runs),
+            "runs": run_rows,
             "freshness": records(st.freshness),
             "flags": records(st.flags),
             "failures": records(st.failures),

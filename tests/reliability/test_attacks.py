@@ -99,7 +99,7 @@ def test_an_out_of_range_count_is_unknown_for_that_field_and_the_run_lands(
     code, status, _ = ram("--db", db, "status", "--format", "json")
     (run,) = json.loads(status)["runs"]
     assert run["status"] == "ok"
-    warned = [w for w in json.loads(run["details"])["warnings"] if "below 2^63" in w]
+    warned = [w for w in run["details"]["warnings"] if "below 2^63" in w]
     assert len(warned) == 4  # three counts of a0 and the size of g0, each named
     figure(fields_nulled=4, observations=len(obs), exit_code=code)
 
@@ -231,7 +231,7 @@ def test_a_token_echoed_into_repo_fields_is_stored_and_printed_nowhere(
     assert "CANARY" not in printed
     assert "CANARY" not in stored
     (run,) = json.loads(outcomes[1][1])["runs"]
-    echoed = [w for w in json.loads(run["details"])["warnings"] if "echoed a credential" in w]
+    echoed = [w for w in run["details"]["warnings"] if "echoed a credential" in w]
     assert len(echoed) == 1
     figure(bytes_scanned=len(printed) + len(stored), leaks=0)
 
