@@ -119,7 +119,7 @@ def read_panel(path: str | Path) -> Panel:
         num = pd.to_numeric(text.where(ok), errors="coerce")
         check(
             ~ok | (num >= _MAX_COUNT).fillna(False),
-            f"{col} {{value[{col}]!r}} is not a whole number >= 0",
+            f"{col} {{value[{col}]!r}} is not a whole number from 0 to 2^53 - 1",
         )
         values[col] = num
     if len(values) and all(col in values for col in COUNTS):

@@ -257,8 +257,8 @@ def test_big_counts_are_stored_exactly_or_refused(
     if stored is None:
         assert r.code == 2
         assert r.err.splitlines()[-1] == (
-            f"Error: {panel} line 2: downloads_all_time {cells[0]!r} is not a whole number >= 0; "
-            "nothing was imported"
+            f"Error: {panel} line 2: downloads_all_time {cells[0]!r} is not a whole number "
+            "from 0 to 2^53 - 1; nothing was imported"
         )
         assert not db.exists()
     else:
