@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ram import catalog, metric
+from ram import catalog, leaderboard, metric
 from ram.config import Config
-from ram.errors import EmptyStore, UnknownModel, UnknownSizeClass
+from ram.errors import BadInput, EmptyStore, UnknownModel, UnknownSizeClass
 from ram.store import RunRecord, Store
 
 SCORE_CSV_COLUMNS = list(metric.SCORE_COLUMNS)
@@ -149,6 +150,12 @@ def analyse(
     scheme = cfg.size_scheme()
     top_n = cfg.ram.top_n
     chosen_method = method or cfg.ram.method
+    if info is not None and method is not None and method != info["method"]:
+        raise BadInput(
+            f"--method {method} with --baseline {baseline}: that baseline was frozen with method "
+            f"{info['method']}; drop --method, or freeze a {method} baseline "
+            f"(ram baseline --method {method} --freeze NAME)"
+        )
     if info is not None:
         scheme = tuple(
             (str(r[0]), float(r[1]), None if r[2] is None else float(r[2])) for r in info["scheme"]
@@ -162,6 +169,7 @@ def analyse(
         max_gap_days=cfg.ram.max_gap_days,
         max_day=cfg.ram.max_day,
         milestones=tuple(cfg.ram.milestones),
+        min_pool=cfg.ram.min_pool,
     )
     scored = models[models["release_date"].notna()]
     metric_models = pd.DataFrame(
@@ -214,29 +222,92 @@ def scores_table(an: Analysis, days: Sequence[int] | None = None) -> pd.DataFram
     return _with_dates(an.result.scores(list(days) if days else None))
 
 
+@dataclass
+class Leaderboard:
+    """A leaderboard's rows and the lines saying what it left out and why."""
+
+    rows: pd.DataFrame
+    notes: list[str]
+
+
+def support_of(result: metric.RamResult, classes: Sequence[str]) -> leaderboard.Support:
+    """Day-by-day pool support and baseline definedness of each of ``classes``."""
+    params = result.params
+    max_day = params.max_day
+    curves: dict[str, list[int]] = {}
+    defined: dict[str, list[bool]] = {}
+    sup, base = result.support, result.baselines
+    for label in classes:
+        counts = [0] * max_day
+        rows = sup[sup["size_class"] == label]
+        for day, n in zip(rows["day"].tolist(), rows["n_models"].tolist(), strict=True):
+            if 1 <= day <= max_day:
+                counts[day - 1] = int(n)
+        flags = [False] * max_day
+        for day in base.loc[base["size_class"] == label, "day"].tolist():
+            if 1 <= day <= max_day:
+                flags[day - 1] = True
+        curves[label], defined[label] = counts, flags
+    return leaderboard.Support(curves, defined, params.method, params.top_n, params.pool_floor)
+
+
+def rank(
+    result: metric.RamResult,
+    classes: Sequence[str],
+    day: int | None = 30,
+    size_class: str | None = None,
+    limit: int = 10,
+    scope: leaderboard.Scope = leaderboard.Scope(),
+) -> Leaderboard:
+    """The one leaderboard (CLI, report, top cache): RAM at ``day`` (None = latest RAM), best
+    first, ``limit`` per class in ``classes`` order, within ``scope``; its notes count what was
+    left out and name each class without a leaderboard (RAM_SPEC §3)."""
+    frame = result.latest() if day is None else result.scores([day])
+    if size_class:
+        frame = frame[frame["size_class"] == size_class]
+    keep = np.array(
+        [scope.keeps(p, t) for p, t in zip(frame["in_pool"], frame["thin"], strict=True)],
+        dtype=bool,
+    )
+    kept, left = frame[keep], frame[~keep]
+    order = {c: i for i, c in enumerate(classes)}
+    kept = kept.assign(_c=kept["size_class"].map(order)).sort_values(
+        ["_c", "ram", "model_id"], ascending=[True, False, True], kind="stable"
+    )
+    per_class = kept.groupby("size_class", sort=False).size().to_dict()
+    kept = kept.groupby("size_class", sort=False).head(limit)
+    ranks = kept.groupby("size_class", sort=False).cumcount() + 1
+    out = _with_dates(kept)
+    out.insert(0, "rank", ranks.to_numpy())
+    notes = leaderboard.notes(
+        day=day,
+        classes=[size_class] if size_class else list(classes),
+        kept={str(k): int(v) for k, v in per_class.items()},
+        thin_left_out=int((left["in_pool"] & left["thin"]).sum()),
+        untracked_left_out=int((~left["in_pool"].astype(bool)).sum()),
+        support=support_of(result, classes),
+        scope=scope,
+    )
+    return Leaderboard(out, notes)
+
+
+def top_leaderboard(
+    an: Analysis,
+    day: int | None = 30,
+    size_class: str | None = None,
+    limit: int = 10,
+    scope: leaderboard.Scope = leaderboard.Scope(),
+) -> Leaderboard:
+    """``rank`` of an analysis, after checking the size class."""
+    check_size_class(an, size_class)
+    return rank(an.result, an.size_classes, day, size_class, limit, scope)
+
+
 def top_table(
     an: Analysis, day: int | None = 30, size_class: str | None = None, limit: int = 10
 ) -> pd.DataFrame:
-    """Leaderboard: RAM at ``day`` (None = latest RAM), best first, per size class."""
-    check_size_class(an, size_class)
-    frame = an.result.latest() if day is None else an.result.scores([day])
-    tracked = set(an.models.loc[an.models["tracked"], "model_id"])
-    frame = frame[frame["model_id"].isin(tracked)]
-    if size_class:
-        frame = frame[frame["size_class"] == size_class]
-    order = {c: i for i, c in enumerate(an.size_classes)}
-    frame = frame.assign(_c=frame["size_class"].map(order)).sort_values(
-        ["_c", "ram", "model_id"], ascending=[True, False, True]
-    )
-    frame = frame.groupby("size_class", sort=False).head(limit)
-    frame = frame.assign(rank=frame.groupby("size_class", sort=False).cumcount() + 1)
-    out = _with_dates(frame)
-    out.insert(0, "rank", frame["rank"].to_numpy())
-    # How many tracked models the baseline rests on that day: a pool near top_n is thin.
-    pool = an.result.baselines.set_index(["size_class", "day"])["n_models"]
-    keys = list(zip(out["size_class"], out["day"], strict=True))
-    out["pool"] = pool.reindex(keys).to_numpy() if len(keys) else []
-    return out
+    """The default leaderboard's rows (pool members on baselines that are not thin)."""
+    return top_leaderboard(an, day, size_class, limit).rows
 
 
 @dataclass

@@ -166,34 +166,52 @@ def top(
     latest: Annotated[bool, typer.Option("--latest", help="Rank by latest RAM instead.")] = False,
     size_class: SizeClassOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per size class.")] = 10,
+    include_thin: Annotated[
+        bool,
+        typer.Option(
+            "--include-thin", help="Also rows whose baseline rests on fewer than min_pool curves."
+        ),
+    ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also untracked models and thin rows (flagged).")
+    ] = False,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
     as_of: AsOfOption = None,
 ) -> None:
-    """Leaderboard of RAM at a day since release, per size class (tracked models only).
+    """Leaderboard of RAM at a day since release, per size class.
+
+    Shows tracked pool members on baselines that rest on at least min_pool curves; says on
+    stderr how many rows it left out and why, and which classes have no leaderboard.
 
     Example: ram top --day 30 --size-class 5-10B --limit 5
     """
     from ram import score_cache
+    from ram.leaderboard import Scope
 
     check_days([day] if day is not None else None)
     f = fmt_or_default(fmt)
     title = f"Top models by {'latest RAM' if latest else f'RAM at day {day}'}"
     wanted = None if latest else day
+    scope = Scope(include_thin=include_thin, include_all=everything)
     if score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of):
-        hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit)
+        hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
             from ram.render import emit_rows
 
             numeric = score_cache.NUMERIC
-            emit_rows(hit.columns, hit.rows, f, numeric=numeric, title=title, meta=hit.meta)
+            emit_rows(
+                hit.columns, hit.rows, f, numeric=numeric, title=title, meta=hit.meta,
+                notes=hit.notes,
+            )  # fmt: skip
             return
     from ram import api
     from ram.render import emit
 
     an = _analyse(method, as_of, baseline)
-    emit(api.top_table(an, wanted, size_class, limit), f, title=title, meta=_meta(an))
+    board = api.top_leaderboard(an, wanted, size_class, limit, scope)
+    emit(board.rows, f, title=title, meta=_meta(an), notes=board.notes)
 
 
 @app.command()

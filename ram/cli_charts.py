@@ -90,8 +90,8 @@ def report(
 
     an, data = _chart_data(method, as_of, baseline)
     tables = {
-        "Top models by RAM at day 30": api.top_table(an, 30, None, 10),
-        "Top models by latest RAM": api.top_table(an, None, None, 10),
+        "Top models by RAM at day 30": api.top_leaderboard(an, 30, None, 10),
+        "Top models by latest RAM": api.top_leaderboard(an, None, None, 10),
     }
     index = write_report(
         data,

@@ -126,6 +126,11 @@ class RamSettings(_Section):
     max_gap_days: Int = Field(default=14, ge=1, le=365)
     max_day: Int = Field(default=730, ge=1, le=3650)
     milestones: tuple[Int, ...] = (7, 14, 30, 60, 90, 180, 365)
+    # RAM_SPEC §3: fewer defined pool curves than this on a day make that baseline cell thin
+    # (None: 2 x top_n).  §1: a longer gap between createdAt and the first downloads, with
+    # evidence the repo was not public, moves day 0 to the first downloads.
+    min_pool: Int | None = Field(default=None, ge=1, le=100_000)
+    private_gap_days: Int = Field(default=7, ge=0, le=3650)
 
     @model_validator(mode="after")
     def _milestones_in_range(self) -> RamSettings:

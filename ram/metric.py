@@ -9,8 +9,8 @@ midnight.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -33,8 +33,9 @@ from ram.errors import BadInput
 
 __all__ = [
     "BASELINE_COLUMNS", "COARSE_SCHEME", "DEFAULT_MILESTONES", "DEFAULT_SCHEME", "METHODS",
-    "SCORE_COLUMNS", "UNKNOWN", "Curves", "RamParams", "RamResult", "SizeScheme", "build_curves",
-    "compute", "compute_baselines", "find_restatements", "latest", "score", "size_class_of",
+    "SCORE_COLUMNS", "SUPPORT_COLUMNS", "UNKNOWN", "Curves", "RamParams", "RamResult", "SizeScheme",
+    "build_curves", "compute", "compute_baselines", "compute_baselines_and_support",
+    "find_restatements", "latest", "score", "size_class_of",
 ]  # fmt: skip
 
 DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
@@ -57,8 +58,10 @@ COARSE_SCHEME: tuple[tuple[str, float, float | None], ...] = (
 )
 SCORE_COLUMNS = [
     "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline", "ram",
+    "n_models", "in_pool", "thin",
 ]  # fmt: skip
 BASELINE_COLUMNS = ["size_class", "day", "baseline", "n_models"]
+SUPPORT_COLUMNS = ["size_class", "day", "n_models"]
 _BLOCK = 1 << 22  # cells per vectorised block: bounds temporaries at ~100 MB whatever the input
 
 
@@ -71,6 +74,7 @@ class RamParams:
     max_gap_days: int = 14
     max_day: int = 730
     milestones: tuple[int, ...] = DEFAULT_MILESTONES
+    min_pool: int | None = None  # None: 2 x top_n (§3, support and thin baselines)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -79,6 +83,13 @@ class RamParams:
             raise BadInput("top_n, max_gap_days and max_day must be positive integers")
         if any(d < 1 for d in self.milestones):
             raise BadInput("milestone days must be >= 1")
+        if self.min_pool is not None and self.min_pool < 1:
+            raise BadInput("min_pool must be a positive integer")
+
+    @property
+    def pool_floor(self) -> int:
+        """``min_pool``: fewer defined pool curves than this make a baseline cell thin."""
+        return 2 * self.top_n if self.min_pool is None else self.min_pool
 
 
 def size_class_of(params_b: float | None, scheme: SizeScheme = DEFAULT_SCHEME) -> str:
@@ -137,60 +148,94 @@ def _median(curves: Curves, rows: np.ndarray, top_n: int) -> tuple[np.ndarray, n
     return np.where(count >= math.ceil(top_n / 2), median, np.nan), count
 
 
-def compute_baselines(
-    curves: Curves, models: pd.DataFrame, method: str = "cutoff", top_n: int = 10
-) -> pd.DataFrame:
-    """Baseline of every size class on days 1..max_day (RAM_SPEC §3); defined rows only."""
+def _per_class(
+    curves: Curves, models: pd.DataFrame, method: str, top_n: int
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(class, baseline, n_models) on days 1..max_day for each class with pool members."""
     RamParams(method=method, top_n=top_n)
     cls, pool, _ = _align(curves, models)
-    frames = []
     for label in sorted(set(cls[pool & (cls != UNKNOWN)])):
         rows = np.nonzero(pool & (cls == label))[0]
         if method == "cutoff":
             base, count = _cutoff(curves.values, rows, top_n)
         else:
             base, count = _median(curves, rows, top_n)
+        yield label, base, count
+
+
+def compute_baselines(
+    curves: Curves, models: pd.DataFrame, method: str = "cutoff", top_n: int = 10
+) -> pd.DataFrame:
+    """Baseline of every size class on days 1..max_day (RAM_SPEC §3); defined rows only."""
+    baselines, _ = compute_baselines_and_support(curves, models, method, top_n)
+    return baselines
+
+
+def compute_baselines_and_support(
+    curves: Curves, models: pd.DataFrame, method: str = "cutoff", top_n: int = 10
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baselines (defined rows only) and their support: ``n_models`` of every class on every
+    day 1..max_day, defined or not (what a leaderboard says of a class without a baseline)."""
+    frames, support = [], []
+    for label, base, count in _per_class(curves, models, method, top_n):
         ok = np.nonzero(~np.isnan(base))[0]
         frames.append(
             pd.DataFrame(
                 {"size_class": label, "day": ok + 1, "baseline": base[ok], "n_models": count[ok]}
             )
         )
+        days = np.arange(1, len(count) + 1, dtype=np.int64)
+        support.append(pd.DataFrame({"size_class": label, "day": days, "n_models": count}))
+    types = {"size_class": str, "day": np.int64, "n_models": np.int64}
     if not frames:
-        return pd.DataFrame({"size_class": [], "day": [], "baseline": [], "n_models": []}).astype(
-            {"size_class": str, "day": np.int64, "baseline": np.float64, "n_models": np.int64}
-        )
-    return pd.concat(frames, ignore_index=True)
+        empty = pd.DataFrame({"size_class": [], "day": [], "baseline": [], "n_models": []})
+        return empty.astype({**types, "baseline": np.float64}), empty.drop(
+            columns="baseline"
+        ).astype(types)
+    return pd.concat(frames, ignore_index=True), pd.concat(support, ignore_index=True)
 
 
-def _baseline_grid(baselines: pd.DataFrame, max_day: int) -> tuple[pd.Index, np.ndarray]:
-    """Baselines (live or frozen) as a dense (class, day) grid, NaN where undefined."""
+def _baseline_grid(
+    baselines: pd.DataFrame, max_day: int
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Baselines (live or frozen) as dense (class, day) grids of value and ``n_models``, NaN
+    where undefined (``n_models`` NaN too when the frame does not carry it)."""
     if {"size_class", "day", "baseline"} - set(baselines.columns):
         raise BadInput("baselines frame needs size_class, day and baseline columns")
     labels = pd.Index(pd.unique(baselines["size_class"].astype(str)))
     grid = np.full((len(labels), max_day + 1), np.nan)
+    support = np.full((len(labels), max_day + 1), np.nan)
     day = baselines["day"].to_numpy(dtype=np.int64)
     ok = (day >= 0) & (day <= max_day)
     where = labels.get_indexer(pd.Index(baselines["size_class"].astype(str)))
     grid[where[ok], day[ok]] = counts(baselines, "baseline")[ok]
-    return labels, grid
+    if "n_models" in baselines.columns:
+        support[where[ok], day[ok]] = counts(baselines, "n_models")[ok]
+    return labels, grid, support
 
 
 def _scored(
-    curves: Curves, models: pd.DataFrame, baselines: pd.DataFrame, days: np.ndarray, last: bool
+    curves: Curves,
+    models: pd.DataFrame,
+    baselines: pd.DataFrame,
+    days: np.ndarray,
+    last: bool,
+    min_pool: int,
 ) -> pd.DataFrame:
-    """Score cells of every classified model on ``days`` (or only its last scorable one)."""
-    cls, _, release = _align(curves, models)
-    labels, grid = _baseline_grid(baselines, curves.values.shape[1] - 1)
+    """Score cells of every classified model on ``days`` (or only its last scorable one), each
+    with its baseline's support ``n_models``, ``in_pool`` and ``thin`` (§3, §4)."""
+    cls, pool, release = _align(curves, models)
+    labels, grid, support = _baseline_grid(baselines, curves.values.shape[1] - 1)
     klass = labels.get_indexer(pd.Index(cls, dtype=object))
     rows = np.nonzero((klass >= 0) & (cls != UNKNOWN))[0]
     rows = rows[np.argsort(curves.model_ids[rows], kind="stable")]
     age = day_of(curves.as_of) - release
-    parts: list[tuple[np.ndarray, ...]] = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),) * 2]
+    parts: list[tuple[np.ndarray, ...]] = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),) * 3]
     step = max(1, _BLOCK // max(len(days), 1))
     for lo in range(0, len(rows), step):
         r = rows[lo : lo + step]
         c, b = curves.values[np.ix_(r, days)], grid[np.ix_(klass[r], days)]
+        n = support[np.ix_(klass[r], days)]
         with np.errstate(invalid="ignore"):
             ok = ~np.isnan(c) & (b > 0) & (days[None, :] <= age[r, None])
         if last:
@@ -198,8 +243,9 @@ def _scored(
             i, j = np.nonzero(has)[0], ok.shape[1] - 1 - ok[:, ::-1].argmax(axis=1)[has]
         else:
             i, j = np.nonzero(ok)
-        parts.append((r[i], days[j], c[i, j], b[i, j]))
-    r, day, c, b = (np.concatenate([p[k] for p in parts]) for k in range(4))
+        parts.append((r[i], days[j], c[i, j], b[i, j], n[i, j]))
+    r, day, c, b, n = (np.concatenate([p[k] for p in parts]) for k in range(5))
+    known = ~np.isnan(n)
     return pd.DataFrame(
         {
             "model_id": curves.model_ids[r].astype(object),
@@ -209,6 +255,10 @@ def _scored(
             "cumulative_downloads": c,
             "baseline": b,
             "ram": c / b,
+            "n_models": pd.arrays.IntegerArray(np.where(known, n, 0).astype(np.int64), ~known),
+            "in_pool": pool[r].astype(bool),
+            # Unknown support (a frozen baseline without it) is not called thin.
+            "thin": known & (np.where(known, n, 0) < min_pool),
         }
     )
 
@@ -218,8 +268,10 @@ def score(
     models: pd.DataFrame,
     baselines: pd.DataFrame,
     days: Sequence[int] | None = None,
+    min_pool: int = 20,
 ) -> pd.DataFrame:
-    """RAM = C / baseline on ``days`` (all of 1..max_day when None), scorable cells only (§4)."""
+    """RAM = C / baseline on ``days`` (all of 1..max_day when None), scorable cells only (§4);
+    a cell whose baseline rests on fewer than ``min_pool`` curves is ``thin``."""
     if days is None:
         wanted = np.arange(1, curves.values.shape[1], dtype=np.int64)
     else:
@@ -227,13 +279,15 @@ def score(
         if len(wanted) and wanted[0] < 1:
             raise BadInput(f"day must be >= 1, got {wanted[0]}")
         wanted = wanted[wanted < curves.values.shape[1]]
-    return _scored(curves, models, baselines, wanted, last=False)
+    return _scored(curves, models, baselines, wanted, False, min_pool)
 
 
-def latest(curves: Curves, models: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+def latest(
+    curves: Curves, models: pd.DataFrame, baselines: pd.DataFrame, min_pool: int = 20
+) -> pd.DataFrame:
     """Each scored model's RAM on the last day where its curve and its baseline are defined."""
     days = np.arange(1, curves.values.shape[1], dtype=np.int64)
-    return _scored(curves, models, baselines, days, last=True)
+    return _scored(curves, models, baselines, days, True, min_pool)
 
 
 def find_restatements(obs: pd.DataFrame) -> pd.DataFrame:
@@ -275,15 +329,17 @@ class RamResult:
     params: RamParams
     as_of: date
     models: pd.DataFrame
+    # n_models of every class on every day 1..max_day (live pool), defined baseline or not
+    support: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUPPORT_COLUMNS))
 
     def scores(self, days: Sequence[int] | None = None) -> pd.DataFrame:
         """RAM of every scored model on ``days`` (default: ``params.milestones``)."""
         wanted = self.params.milestones if days is None else days
-        return score(self.curves, self.models, self.baselines, wanted)
+        return score(self.curves, self.models, self.baselines, wanted, self.params.pool_floor)
 
     def latest(self) -> pd.DataFrame:
         """Latest RAM of every scored model."""
-        return latest(self.curves, self.models, self.baselines)
+        return latest(self.curves, self.models, self.baselines, self.params.pool_floor)
 
 
 def compute(
@@ -295,6 +351,6 @@ def compute(
 ) -> RamResult:
     """Curves plus live baselines, or the given (frozen) ``baselines`` instead."""
     curves = build_curves(obs, models, as_of, params.max_gap_days, params.max_day)
-    if baselines is None:
-        baselines = compute_baselines(curves, models, params.method, params.top_n)
-    return RamResult(curves, baselines, params, curves.as_of, models)
+    live, support = compute_baselines_and_support(curves, models, params.method, params.top_n)
+    chosen = live if baselines is None else baselines
+    return RamResult(curves, chosen, params, curves.as_of, models, support)

@@ -77,8 +77,12 @@ def _caption(meta: dict[str, Any]) -> str:
     return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in meta.items() if v is not None)
 
 
-def _json(meta: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    payload = {**{k: _plain(v) for k, v in meta.items()}, "rows": rows}
+def _json(
+    meta: dict[str, Any], rows: list[dict[str, Any]], notes: Sequence[str] | None = None
+) -> None:
+    payload: dict[str, Any] = {**{k: _plain(v) for k, v in meta.items()}, "rows": rows}
+    if notes is not None:
+        payload["notes"] = list(notes)
     json.dump(payload, sys.stdout, indent=1, default=str)
     sys.stdout.write("\n")
 
@@ -113,8 +117,11 @@ def emit(
     *,
     title: str | None = None,
     meta: dict[str, Any] | None = None,
+    notes: Sequence[str] | None = None,
 ) -> None:
-    """Write ``frame`` to stdout; ``meta`` (as-of, baseline, source) where the format allows."""
+    """Write ``frame`` to stdout; ``meta`` (as-of, baseline, source) where the format allows.
+
+    ``notes`` (what was left out, and why) go to stderr, or into the JSON as ``notes``."""
     meta = meta or {}
     caption = _caption(meta)
     if fmt == "csv":
@@ -122,13 +129,15 @@ def emit(
             print(caption, file=sys.stderr)
         frame.to_csv(sys.stdout, index=False, lineterminator="\n", float_format=_csv_float)
     elif fmt == "json":
-        _json(meta, records(frame))
+        _json(meta, records(frame), notes)
     else:
         from pandas.api.types import is_numeric_dtype
 
         columns = list(frame.columns)
         numeric = {c for c in columns if is_numeric_dtype(frame[c]) and frame[c].dtype != bool}
         _table(columns, frame.itertuples(index=False), numeric, title, caption)
+    if fmt != "json":
+        _notes(notes)
 
 
 def emit_rows(
@@ -139,6 +148,7 @@ def emit_rows(
     numeric: Collection[str],
     title: str | None = None,
     meta: dict[str, Any] | None = None,
+    notes: Sequence[str] | None = None,
 ) -> None:
     """``emit`` for plain rows (no pandas): the same bytes as ``emit`` of the same frame.
 
@@ -154,9 +164,19 @@ def emit_rows(
         writer.writerow(columns)
         writer.writerows([_csv_cell(v) for v in row] for row in rows)
     elif fmt == "json":
-        _json(meta, _records(columns, rows))
+        _json(meta, _records(columns, rows), notes)
     else:
         _table(columns, rows, numeric, title, caption)
+    if fmt != "json":
+        _notes(notes)
+
+
+def _notes(notes: Sequence[str] | None) -> None:
+    """Below the output: stdout is flushed first, so a terminal shows them after the table."""
+    if notes:
+        sys.stdout.flush()
+        for line in notes:
+            print(line, file=sys.stderr)
 
 
 def _csv_cell(value: Any) -> str:

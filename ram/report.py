@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import plotly.io as pio
 
 from ram import __version__, export, files, plots
 from ram import chartdata as cd
+from ram.api import Leaderboard, rank
 from ram.errors import BadInput
 from ram.plots import ChartData
 
@@ -39,24 +40,17 @@ def _slug(text: str) -> str:
 
 def default_top_tables(
     data: ChartData, day: int = TABLE_DAY, limit: int = TABLE_LIMIT
-) -> dict[str, pd.DataFrame]:
-    """Best tracked models by RAM at ``day`` and by latest RAM, ``limit`` per size class."""
+) -> dict[str, Leaderboard]:
+    """The default leaderboards (``api.rank``) at ``day`` and by latest RAM, ``limit`` per size
+    class, with the org beside each model and the notes on what was left out."""
     table = data.table()
-    order = {c: i for i, c in enumerate(cd.size_class_order(table))}
+    classes = cd.size_class_order(table)
     out = {}
-    for title, frame in (
-        (f"Top RAM at day {day}", data.result.scores([day])),
-        ("Top RAM, latest day", data.result.latest()),
-    ):
-        frame = frame[frame["model_id"].isin(table.index[table["tracked"]])]
-        frame = frame.assign(_c=frame["size_class"].map(order)).sort_values(
-            ["_c", "ram", "model_id"], ascending=[True, False, True], kind="stable"
-        )
-        frame = frame.groupby("size_class", sort=False).head(limit).drop(columns="_c")
-        frame.insert(0, "rank", frame.groupby("size_class", sort=False).cumcount() + 1)
+    for title, wanted in ((f"Top RAM at day {day}", day), ("Top RAM, latest day", None)):
+        board = rank(data.result, classes, wanted, None, limit)
+        frame = board.rows
         frame.insert(2, "org", frame["model_id"].map(table["org"]))
-        frame["release_date"] = pd.to_datetime(frame["release_date"]).dt.date
-        out[title] = frame.reset_index(drop=True)
+        out[title] = Leaderboard(frame, board.notes)
     return out
 
 
@@ -149,9 +143,12 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _tables_html(title: str, frame: pd.DataFrame, csv: str, order: list[str]) -> str:
+def _tables_html(
+    title: str, frame: pd.DataFrame, csv: str, order: list[str], notes: Sequence[str] = ()
+) -> str:
     parts = [f'<h3>{html.escape(title)} <a class="file" href="{csv}">CSV</a></h3>']
-    if frame.empty:
+    parts.extend(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    if frame.empty and not notes:
         parts.append("<p>No model is scored yet.</p>")
     elif "size_class" in frame.columns:
         present = list(dict.fromkeys(frame["size_class"].astype(str)))
@@ -229,6 +226,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
 dd { margin: 0; }
 .file { font-size: .85rem; font-weight: normal; margin-left: .6rem; }
+.note { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
 """
 
 
@@ -277,15 +275,16 @@ def write_report(
     data: ChartData,
     out_dir: Path,
     *,
-    top_tables: dict[str, pd.DataFrame] | None = None,
+    top_tables: Mapping[str, pd.DataFrame | Leaderboard] | None = None,
     png: bool = True,
     scale: float = 2.0,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write ``index.html`` (+ plotly.min.js, PNGs, CSVs) into ``out_dir``; returns the index.
 
-    ``top_tables`` maps a title to a frame (split per ``size_class`` when it has that column);
-    default: ``default_top_tables``.  With ``png`` a missing browser fails before any write.
+    ``top_tables`` maps a title to a frame or a ``Leaderboard`` (split per ``size_class`` when
+    it has that column; a leaderboard's notes are shown above it); default:
+    ``default_top_tables``.  With ``png`` a missing browser fails before any write.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -301,12 +300,13 @@ def write_report(
             files.write_csv(out_dir / f"{name}.csv", frame)
     order = cd.size_class_order(data.table())
     blocks, used = [], set()
-    for i, (title, frame) in enumerate(tables.items()):
+    for i, (title, table) in enumerate(tables.items()):
+        frame, notes = (table.rows, table.notes) if isinstance(table, Leaderboard) else (table, [])
         csv = f"{_slug(title)}.csv"
         csv = f"{_slug(title)}-{i + 1}.csv" if csv in used else csv
         used.add(csv)
         files.write_csv(out_dir / csv, frame)
-        blocks.append(_tables_html(title, frame, csv, order))
+        blocks.append(_tables_html(title, frame, csv, order, notes))
     if png:
         if progress:
             progress(f"rendering {len(charts)} PNGs")

@@ -24,18 +24,20 @@ import duckdb
 
 from ram import __version__, duck
 from ram.errors import UnknownSizeClass
+from ram.leaderboard import Scope, Support
+from ram.leaderboard import notes as leaderboard_notes
 
 if TYPE_CHECKING:
     from ram.api import Analysis
     from ram.config import Config
 
 SUFFIX = ".top-cache.parquet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 COLUMNS = (
     "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline",
-    "ram", "pool",
+    "ram", "n_models", "in_pool", "thin",
 )  # fmt: skip
-NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "pool"})
+NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "n_models"})
 _META_KEY = "ram_top_cache"
 LEFTOVER_SECONDS = 600  # a temporary file this old belongs to a write that died
 _PACKAGE = Path(__file__).resolve().parent
@@ -50,6 +52,7 @@ class TopRows:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
     meta: dict[str, str]
+    notes: list[str]
 
 
 def cache_path(db: Path) -> Path:
@@ -136,20 +139,36 @@ def stored_key(db: Path) -> str | None:
 
 
 _TOP_SQL = """
-SELECT rank, model_id, size_class, release_date, day, cumulative_downloads, baseline, ram, pool
+SELECT rank, model_id, size_class, release_date, day, cumulative_downloads, baseline, ram,
+    n_models, in_pool, thin
 FROM (
     SELECT *, row_number() OVER (PARTITION BY size_class ORDER BY ram DESC, model_id) AS rank
     FROM read_parquet(?)
-    WHERE is_latest = ? {where}
+    WHERE is_latest = ? {where} AND ({keep})
 )
 WHERE rank <= ?
 ORDER BY list_position(?::VARCHAR[], size_class), rank
 """
+_COUNT_SQL = """
+SELECT size_class, count(*) FILTER (WHERE {keep}),
+    count(*) FILTER (WHERE NOT ({keep}) AND in_pool AND thin),
+    count(*) FILTER (WHERE NOT ({keep}) AND NOT in_pool)
+FROM read_parquet(?)
+WHERE is_latest = ? {where}
+GROUP BY size_class
+"""
+
+
+def _keep_sql(scope: Scope) -> str:
+    """``Scope.keeps`` as SQL over the cached ``in_pool`` and ``thin`` columns."""
+    if scope.include_all:
+        return "TRUE"
+    return "in_pool" if scope.include_thin else "in_pool AND NOT thin"
 
 
 def _query(
-    path: Path, key: str, day: int | None, size_class: str | None, limit: int
-) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
+    path: Path, key: str, day: int | None, size_class: str | None, limit: int, scope: Scope
+) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
     before = _stat(path)
     with duck.memory() as con:
         meta = _read_meta(con, path)
@@ -163,37 +182,57 @@ def _query(
         if size_class is not None:
             where += " AND size_class = ?"
             params.append(size_class)
+        keep = _keep_sql(scope)
         rows = con.execute(
-            _TOP_SQL.format(where=where), [str(path), day is None, *params, limit, labels]
+            _TOP_SQL.format(where=where, keep=keep),
+            [str(path), day is None, *params, limit, labels],
+        ).fetchall()
+        tallies = con.execute(
+            _COUNT_SQL.format(where=where, keep=keep), [str(path), day is None, *params]
         ).fetchall()
     # A cache replaced while it was read may mix two states: ignore it this time.
     if _stat(path) != before:
         return None
-    return meta, rows
+    return meta, rows, tallies
 
 
 def top(
-    cfg: Config, db: Path, day: int | None, size_class: str | None, limit: int
+    cfg: Config,
+    db: Path,
+    day: int | None,
+    size_class: str | None,
+    limit: int,
+    scope: Scope = Scope(),
 ) -> TopRows | None:
-    """``api.top_table`` of the live analysis from the cache; None when it cannot answer."""
+    """``api.top_leaderboard`` of the live analysis from the cache; None when it cannot answer."""
     key = cache_key(cfg, db)
     path = cache_path(db)
     if key is None or not path.exists():
         return None
     try:
-        found = _query(path, key, day, size_class, limit)
+        found = _query(path, key, day, size_class, limit, scope)
         if found is None:
             return None
-        meta, rows = found
+        meta, rows, tallies = found
         labels = [str(label) for label in meta["size_classes"]]
         header = {name: str(meta[name]) for name in ("as_of", "baseline", "source")}
+        support = Support.from_json(meta["support"])
     except _READ_ERRORS:
         return None
     if size_class is not None and size_class not in labels:
         raise UnknownSizeClass(
             f"unknown size class {size_class!r}; use one of: {', '.join(labels)}"
         )
-    return TopRows(COLUMNS, rows, header)
+    notes = leaderboard_notes(
+        day=day,
+        classes=[size_class] if size_class else labels,
+        kept={str(c): int(k) for c, k, _, _ in tallies},
+        thin_left_out=sum(int(t) for _, _, t, _ in tallies),
+        untracked_left_out=sum(int(u) for _, _, _, u in tallies),
+        support=support,
+        scope=scope,
+    )
+    return TopRows(COLUMNS, rows, header, notes)
 
 
 def _sql_text(text: str) -> str:
@@ -212,21 +251,22 @@ def _drop_leftovers(path: Path) -> None:
 def _write(an: Analysis, db: Path, key: str) -> None:
     import pandas as pd
 
+    from ram.api import support_of
+
     result = an.result
-    tracked = set(an.models.loc[an.models["tracked"], "model_id"])
     every_day = result.scores(range(1, result.params.max_day + 1))
     parts = [
-        frame[frame["model_id"].isin(tracked)].assign(is_latest=is_latest)
+        frame.assign(is_latest=is_latest)
         for is_latest, frame in ((False, every_day), (True, result.latest()))
     ]
     rows = pd.concat(parts, ignore_index=True)
-    pool = result.baselines[["size_class", "day", "n_models"]]
     meta = {
         "key": key,
         "as_of": an.as_of.isoformat(),
         "baseline": an.baseline_label,
         "source": an.source,
         "size_classes": an.size_classes,
+        "support": support_of(result, an.size_classes).to_json(),
     }
     path = cache_path(db)
     _drop_leftovers(path)
@@ -237,16 +277,14 @@ def _write(an: Analysis, db: Path, key: str) -> None:
         os.chmod(tmp, os.stat(db).st_mode & 0o666)
         with duck.memory() as con:
             con.register("_rows", rows)
-            con.register("_pool", pool)
             # Sorted by day so that a query for one day skips most of the file.
             con.execute(
                 f"""COPY (
-                    SELECT r.is_latest, r.model_id, r.size_class,
-                        CAST(r.release_date AS DATE) AS release_date, r.day,
-                        r.cumulative_downloads, r.baseline, r.ram, p.n_models AS pool
-                    FROM _rows r
-                    LEFT JOIN _pool p ON p.size_class = r.size_class AND p.day = r.day
-                    ORDER BY r.is_latest, r.day, r.size_class, r.model_id
+                    SELECT is_latest, model_id, size_class,
+                        CAST(release_date AS DATE) AS release_date, day,
+                        cumulative_downloads, baseline, ram, n_models, in_pool, thin
+                    FROM _rows
+                    ORDER BY is_latest, day, size_class, model_id
                 ) TO {_sql_text(tmp)} (FORMAT parquet, ROW_GROUP_SIZE 16384,
                     KV_METADATA {{{_META_KEY}: {_sql_text(json.dumps(meta))}}})"""
             )

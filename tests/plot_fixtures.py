@@ -65,8 +65,10 @@ def frames(evil: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def chart_data(evil: bool = False, method: str = "cutoff") -> ChartData:
-    """The synthetic set through the real metric (top_n = 2), with median baselines too."""
+    """The synthetic set through the real metric (top_n = 2, and min_pool = 2 so that pools of
+    three are not thin), with median baselines too."""
     obs, models = frames(evil)
     pool = models.assign(in_pool=models["tracked"])
-    result = metric.compute(obs, pool, metric.RamParams(method=method, top_n=2), as_of=AS_OF)
+    params = metric.RamParams(method=method, top_n=2, min_pool=2)
+    result = metric.compute(obs, pool, params, as_of=AS_OF)
     return ChartData.from_result(result, models, SOURCE)

@@ -25,7 +25,14 @@ def _compare(out: str, expected: Path) -> None:
         "cumulative_downloads",
         "baseline",
         "ram",
+        "n_models",
+        "in_pool",
+        "thin",
     ]
+    # The example's pool is 14 curves (15 models, one of unknown size): under min_pool (20),
+    # every cell is thin; every scored model is tracked.
+    assert got["thin"].all() and got["in_pool"].all()
+    assert got["n_models"].between(1, 14).all()
     merged = want.merge(
         got, on=["model_id", "day"], how="outer", suffixes=("_w", "_g"), indicator=True
     )
@@ -69,6 +76,11 @@ def test_json_output_carries_as_of_baseline_and_source(cli: CliRunner, example_d
             "cumulative_downloads": 1002827.0,
             "baseline": 751510.0,
             "ram": pytest.approx(1.33441604237, rel=1e-9),
+            # Defined on day 60: 11 curves with direct points around it and the window-only
+            # model (model-4's outage and the restated model's end leave them out).
+            "n_models": 12,
+            "in_pool": True,
+            "thin": True,
         }
     ]
 
@@ -86,10 +98,12 @@ def test_top_ranks_within_a_size_class(cli: CliRunner, example_db: Path) -> None
         "3",
         "--format",
         "csv",
+        "--include-thin",
     )
 
     frame = pd.read_csv(io.StringIO(r.out))
     assert list(frame["rank"]) == [1, 2, 3]
+    assert frame["thin"].all()
     assert list(frame["model_id"]) == ["org0/model-0-7B", "org1/model-1-7B", "org2/model-2-7B"]
     assert frame["ram"].is_monotonic_decreasing
 
@@ -224,3 +238,59 @@ def test_every_command_is_documented_with_an_example() -> None:
     for command in commands:
         doc = command.callback.__doc__ or ""
         assert "Example:" in doc, command.callback.__name__
+
+
+def test_top_leaves_thin_and_untracked_rows_out_and_says_why(
+    cli: CliRunner, sample_db: Path
+) -> None:
+    """RAM_SPEC §3-4: the default leaderboard shows pool members on baselines resting on at least
+    min_pool (2 x top_n = 20) curves; the rest are counted, and each class without a
+    leaderboard is named with its reason."""
+    default = cli("--db", sample_db, "top", "--format", "json", "--day", "30")
+    thin = cli("--db", sample_db, "top", "--format", "json", "--day", "30", "--include-thin")
+    every = cli("--db", sample_db, "top", "--format", "json", "--day", "30", "--all")
+
+    rows = json.loads(default.out)["rows"]
+    assert {r["size_class"] for r in rows} == {"1-5B", "5-10B"}
+    assert all(r["in_pool"] and not r["thin"] and r["n_models"] >= 20 for r in rows)
+    notes = json.loads(default.out)["notes"]
+    assert notes[0].startswith("left out ") and "on thin baselines" in notes[0]
+    assert "untracked model" in notes[0] and "--all shows them" in notes[0]
+    assert "no leaderboard for 100-250B: 7 tracked curves reach day 30, fewer than 10" in notes
+    assert any(n.startswith("no leaderboard for <1B: its baseline rests on ") for n in notes)
+    thin_rows = json.loads(thin.out)["rows"]
+    assert {r["size_class"] for r in thin_rows} > {"1-5B", "5-10B"}
+    assert any(r["thin"] for r in thin_rows) and all(r["in_pool"] for r in thin_rows)
+    assert any(not r["in_pool"] for r in json.loads(every.out)["rows"])
+    assert default.code == thin.code == every.code == 0
+
+
+def test_min_pool_sets_when_a_baseline_is_thin(
+    cli: CliRunner, example_db: Path, tmp_path: Path
+) -> None:
+    """The example's 5-10B baseline rests on 14 curves at day 30: thin under the default
+    min_pool (20), not under min_pool 14."""
+    assert json.loads(cli("--db", example_db, "top", "--format", "json").out)["rows"] == []
+    (tmp_path / "config.yaml").write_text("ram:\n  min_pool: 14\n")
+
+    rows = json.loads(cli("--db", example_db, "top", "--format", "json").out)["rows"]
+
+    assert [r["model_id"] for r in rows[:2]] == ["org0/model-0-7B", "org1/model-1-7B"]
+    assert {(r["n_models"], r["thin"]) for r in rows} == {(14, False)}
+
+
+def test_a_method_other_than_the_frozen_baselines_is_refused(
+    cli: CliRunner, example_db: Path
+) -> None:
+    """Was: --method median with a cutoff baseline silently scored against the cutoff one."""
+    assert cli("--db", example_db, "baseline", "--freeze", "q2").code == 0
+
+    refused = cli("--db", example_db, "top", "--method", "median", "--baseline", "q2")
+    same = cli("--db", example_db, "scores", "--method", "cutoff", "--baseline", "q2")
+
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err.strip() == (
+        "Error: --method median with --baseline q2: that baseline was frozen with method cutoff; "
+        "drop --method, or freeze a median baseline (ram baseline --method median --freeze NAME)"
+    )
+    assert same.code == 0, same.err

@@ -145,24 +145,30 @@ def test_adoption_tables(run_notebook: Callable[[Path], NotebookNode]) -> None:
     top = _text(_cell(nb, "top"))
     assert top.split("\n")[0].split() == [
         "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads",
-        "baseline", "ram", "pool",
+        "baseline", "ram", "n_models", "in_pool", "thin",
     ]  # fmt: skip
-    assert top.count("\n") == 25  # the header, then 5 rows for each of the 5 scored size classes
+    # The header, then 5 rows for each class whose day-30 baseline rests on at least 20 curves
+    # (1-5B: 27, 5-10B: 32); the thin ones (<1B, 10-50B, 50-100B) are left out by default.
+    assert top.count("\n") == 10
     assert _rows(top, qwen) == [
-        ["12", "3", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "32"]
-    ]
+        ["7", "3", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "32", "True",
+         "False"]
+    ]  # fmt: skip
     score = _text(_cell(nb, "score"))
     assert "size_class: 5-10B\nparams_b: 7.0\n" in score
     assert "tracked_reason: ATOM catalog\n" in score
     assert _rows(score, qwen) == [
         ["model_id:", qwen],
-        ["0", qwen, "5-10B", "2024-09-16", "7", "5,952", "4,748", "1.25"],
-        ["1", qwen, "5-10B", "2024-09-16", "14", "47,329", "28,412", "1.67"],
-        ["2", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59"],
-        ["3", qwen, "5-10B", "2024-09-16", "60", "787,138", "61,168", "12.9"],
-        ["4", qwen, "5-10B", "2024-09-16", "90", "2,648,229", "72,019", "36.8"],
-        ["0", qwen, "5-10B", "2024-09-16", "155", "5,842,118", "102,765", "56.8"],
-    ]
+        # fewer pool curves reach the later days (n_models), all above min_pool 20
+        ["0", qwen, "5-10B", "2024-09-16", "7", "5,952", "4,748", "1.25", "35", "True", "False"],
+        ["1", qwen, "5-10B", "2024-09-16", "14", "47,329", "28,412", "1.67", "34", "True", "False"],
+        ["2", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "32", "True", "False"],
+        ["3", qwen, "5-10B", "2024-09-16", "60", "787,138", "61,168", "12.9", "30", "True", "False"],
+        ["4", qwen, "5-10B", "2024-09-16", "90", "2,648,229", "72,019", "36.8", "30", "True",
+         "False"],
+        ["0", qwen, "5-10B", "2024-09-16", "155", "5,842,118", "102,765", "56.8", "23", "True",
+         "False"],
+    ]  # fmt: skip
 
 
 def test_adoption_figures(run_notebook: Callable[[Path], NotebookNode]) -> None:

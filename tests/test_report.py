@@ -55,7 +55,10 @@ def test_report_writes_only_its_files_inside_out_dir(tmp_path: Path) -> None:
 def test_default_top_tables_rank_tracked_models_per_class(evil_data: ChartData) -> None:
     tables = default_top_tables(evil_data)
     assert list(tables) == ["Top RAM at day 30", "Top RAM, latest day"]
-    day30 = tables["Top RAM at day 30"]
+    day30 = tables["Top RAM at day 30"].rows
+    assert tables["Top RAM at day 30"].notes[0] == (
+        "left out 1 untracked model (not in the pool; --all shows them)"
+    )
     got = list(zip(day30["size_class"], day30["rank"], day30["model_id"], strict=True))
     assert got == [
         ("1-5B", 1, "orgA/a-3B"),
@@ -66,7 +69,7 @@ def test_default_top_tables_rank_tracked_models_per_class(evil_data: ChartData) 
         ("5-10B", 3, EVIL),
     ]  # fan/f-3B is untracked; e-6B is unscored on day 30
     assert day30["ram"].tolist()[:3] == [2.0, 1.0, pytest.approx(0.2)]
-    latest = tables["Top RAM, latest day"]
+    latest = tables["Top RAM, latest day"].rows
     assert latest.loc[latest["model_id"] == "orgE/e-6B", "day"].tolist() == [60]
 
 
@@ -79,6 +82,7 @@ def test_report_csvs_hold_the_chart_data(report: Path) -> None:
     scores = pd.read_csv(report.parent / "scores-milestones.csv")
     assert list(scores.columns) == [
         "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline", "ram",
+        "n_models", "in_pool", "thin",
     ]  # fmt: skip
 
 

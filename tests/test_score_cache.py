@@ -38,6 +38,11 @@ CASES = [
     ["--day", "5000", "--format", "json"],
     ["--method", "cutoff", "--day", "60"],  # the configured method: still the cache
     ["--size-class", "7B"],  # an error, the same one both ways
+    ["--include-thin"],
+    ["--include-thin", "--format", "json", "--day", "60"],
+    ["--all", "--format", "table"],
+    ["--all", "--latest", "--format", "json"],
+    ["--include-thin", "--size-class", "1-5B", "--day", "90"],
 ]
 
 
@@ -96,22 +101,39 @@ def test_the_cache_prints_exactly_what_the_full_computation_prints(
 def test_cached_rows_are_the_leaderboard_of_the_worked_example(
     cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]]
 ) -> None:
+    """The example's 5-10B pool is 14 curves, under min_pool (20): every row is thin, so the
+    default leaderboard is empty and says why; --include-thin shows the rows, flagged."""
     cli("--db", example_db, "top")
     analyse_calls.clear()
 
-    r = cli("--db", example_db, "top", "--day", "30", "--limit", "3", "--format", "json")
+    default = cli("--db", example_db, "top", "--day", "30", "--format", "json")
+    r = cli("--db", example_db, "top", "--day", "30", "--limit", "3", "--format", "json",
+            "--include-thin")  # fmt: skip
 
     assert analyse_calls == []
+    empty = json.loads(default.out)
+    assert empty["rows"] == []
+    assert empty["notes"][0] == (
+        "left out 14 rows on thin baselines (fewer than 20 pool curves that day; "
+        "--include-thin shows them)"
+    )
+    assert (
+        "no leaderboard for 5-10B: its baseline rests on 14 curves at day 30, fewer than "
+        "min_pool 20 (thin; --include-thin shows it)"
+    ) in empty["notes"]
     payload = json.loads(r.out)
     assert {k: payload[k] for k in ("as_of", "baseline")} == {
         "as_of": "2026-03-01",
         "baseline": "live cutoff, top 10",
     }
     assert payload["source"] == "Hugging Face download counts (panel:panel)"
-    assert [(row["rank"], row["model_id"], row["pool"]) for row in payload["rows"]] == [
-        (1, "org0/model-0-7B", 14),
-        (2, "org1/model-1-7B", 14),
-        (3, "org2/model-2-7B", 14),
+    assert [
+        (row["rank"], row["model_id"], row["n_models"], row["in_pool"], row["thin"])
+        for row in payload["rows"]
+    ] == [
+        (1, "org0/model-0-7B", 14, True, True),
+        (2, "org1/model-1-7B", 14, True, True),
+        (3, "org2/model-2-7B", 14, True, True),
     ]
     first = payload["rows"][0]
     assert first["release_date"] == "2025-01-01"
@@ -156,7 +178,7 @@ def test_a_write_to_the_store_invalidates_the_cache(
     api.import_panel(load_config(None), example_db, panel)
     analyse_calls.clear()
 
-    r = cli("--db", example_db, "top", "--limit", "3")
+    r = cli("--db", example_db, "top", "--limit", "3", "--include-thin")
 
     assert len(analyse_calls) == 1
     # Equal RAM ranks by model id, in the cache as in the full computation.
@@ -168,7 +190,7 @@ def test_a_write_to_the_store_invalidates_the_cache(
     assert score_cache.stored_key(example_db) not in (None, old_key)
     analyse_calls.clear()
     for fmt in ("csv", "json", "table"):
-        args = ("--db", example_db, "top", "--limit", "3", "--format", fmt)
+        args = ("--db", example_db, "top", "--limit", "3", "--format", fmt, "--include-thin")
         assert cli(*args) == _slow(cli, monkeypatch, *args), fmt
     assert len(analyse_calls) == 3  # the slow runs only
 
@@ -180,7 +202,7 @@ def test_a_config_change_invalidates_the_cache(
     (tmp_path / "config.yaml").write_text("tracking:\n  exclude: [org0/model-0-7B]\n")
     analyse_calls.clear()
 
-    r = cli("--db", example_db, "top", "--limit", "2")
+    r = cli("--db", example_db, "top", "--limit", "2", "--include-thin")
 
     assert len(analyse_calls) == 1
     assert [line.split(",")[1] for line in r.out.splitlines()[1:]] == [
@@ -297,7 +319,7 @@ def test_a_cache_that_cannot_be_written_costs_nothing_but_time(
 
     monkeypatch.setattr(score_cache.tempfile, "mkstemp", read_only)
 
-    r = cli("--db", example_db, "top", "--limit", "1")
+    r = cli("--db", example_db, "top", "--limit", "1", "--include-thin")
 
     assert r.code == 0
     assert r.out.splitlines()[1].startswith("1,org0/model-0-7B,5-10B,2025-01-01,30,")
@@ -323,7 +345,8 @@ def test_the_fast_path_imports_no_pandas(cli: CliRunner, sample_db: Path, tmp_pa
     )
 
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"code": 0, "rows": 50, "loaded": []}
+    # 10 rows each for the two classes whose day-30 baseline is not thin (1-5B, 5-10B)
+    assert json.loads(run.stdout) == {"code": 0, "rows": 20, "loaded": []}
 
 
 def test_leftovers_of_killed_writes_are_removed_once_old(cli: CliRunner, example_db: Path) -> None:
@@ -402,7 +425,7 @@ def test_other_size_schemes_rank_and_quote_alike(
     if scheme == "custom":
         assert outputs[0].splitlines()[1] == (
             '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,115643.0,'
-            "436.77610404434336,37"
+            "436.77610404434336,37,True,False"
         )
 
 
@@ -423,5 +446,6 @@ def test_a_store_without_scores_caches_an_empty_leaderboard(
         assert fast == _slow(cli, monkeypatch, "--db", db, "top", "--format", fmt)
     assert fast.code == 0 and "Top models by RAM at day 30" in fast.out
     assert cli("--db", db, "top").out == (
-        "rank,model_id,size_class,release_date,day,cumulative_downloads,baseline,ram,pool\n"
+        "rank,model_id,size_class,release_date,day,cumulative_downloads,baseline,ram,n_models,"
+        "in_pool,thin\n"
     )

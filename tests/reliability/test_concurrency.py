@@ -34,7 +34,7 @@ from tests.reliability.support import (
 )
 
 READERS = 20
-TOP = ("top", "--day", "30", "--format", "csv")
+TOP = ("top", "--day", "30", "--format", "csv", "--include-thin")  # the example pool is thin
 STAR = "gen0/star-7B"  # out-downloads every example model, so the leaderboard changes
 SEVEN_B = {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000}
 HOLD_READ_LOCK = """
