@@ -332,9 +332,14 @@ def score_model(an: Analysis, model_id: str, days: Sequence[int] | None = None) 
 
 
 def models_table(
-    cfg: Config, db: Path, size_class: str | None = None, org: str | None = None
+    cfg: Config,
+    db: Path,
+    size_class: str | None = None,
+    org: str | None = None,
+    suspect: bool = False,
 ) -> pd.DataFrame:
-    """The stored models with size, release date and where each came from."""
+    """The stored models with size, release date and where each came from; with ``suspect``,
+    only those whose name size and weights size disagree (``catalog.suspect_sizes``)."""
     with Store.open(db, read_only=True) as store:
         models = load_models(store, cfg)
     labels = [label for label, _, _ in cfg.size_scheme()] + ["unknown"]
@@ -346,6 +351,8 @@ def models_table(
         models = models[models["size_class"] == size_class]
     if org:
         models = models[models["org"].str.lower() == org.lower()]
+    if suspect:
+        return catalog.suspect_sizes(models)
     out = models.copy()
     out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
     return out[[*MODEL_CSV_COLUMNS, "tracked_reason"]].reset_index(drop=True)

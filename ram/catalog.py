@@ -24,8 +24,10 @@ from ram.metric import size_class_of
 CATALOG_DATE = dt.date(2026, 8, 17)  # commit 3cd80206 of Interconnects-AI/tracked-models
 CATALOG_SOURCE = "ATOM tracked-models catalog (Apache-2.0), 2026-08-17"
 
-# A size token in a repo name: "-7B", "_0.5b", "-135M"; not "A3B" (active experts) nor "8x7B".
-_SIZE_TOKEN = re.compile(r"(?:^|[-_/.])(\d+(?:\.\d+)?)([bBmM])(?=$|[-_/.])")
+# A size token in a repo name (RAM_SPEC §1): "-7B", "_0.5b", "-135M", "-8x7B" (8 x 7), each
+# delimited by the start, the end or one of - _ / . on both sides; "A3B" / "a22b" (an A right
+# before the number: active parameters) is no size token.
+_SIZE_TOKEN = re.compile(r"(?:^|[-_/.])(?:(\d+)[xX])?(\d+(?:\.\d+)?)([bBmM])(?=$|[-_/.])")
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,16 @@ def tracked_ids(cfg: Config) -> list[str]:
 
 
 def params_from_name(model_id: str) -> float | None:
-    """Total parameters (billions) from a size token in the repo name, or None."""
+    """Total parameters (billions) from the repo name: the largest of its size tokens (RAM_SPEC
+    §1: ``OLMoE-1B-7B`` -> 7, ``Qwen3-30B-A3B`` -> 30, ``Mixtral-8x7B`` -> 56, ``SmolLM-135M``
+    -> 0.135), or None when it has none."""
     name = model_id.split("/", 1)[-1]
-    tokens = _SIZE_TOKEN.findall(name)
-    for unit in ("b", "m"):
-        for number, u in tokens:
-            if u.lower() == unit:
-                value = float(number) / (1 if unit == "b" else 1000)
-                if value > 0:
-                    return value
-    return None
+    sizes = [
+        (int(experts) if experts else 1) * float(number) / (1 if unit in "bB" else 1000)
+        for experts, number, unit in _SIZE_TOKEN.findall(name)
+    ]
+    positive = [v for v in sizes if v > 0]
+    return max(positive) if positive else None
 
 
 def _text(value: Any) -> str | None:
@@ -166,6 +168,48 @@ def resolve_release(
     if created is not None and not pd.isna(created):
         return pd.Timestamp(created).date(), "created_at"
     return None, None
+
+
+SUSPECT_SHARE = 0.2
+SUSPECT_COLUMNS = [
+    "model_id", "size_class", "params_b", "params_source", "name_params_b", "weights_params_b",
+    "weights_source", "difference",
+]  # fmt: skip
+
+
+def suspect_sizes(models: pd.DataFrame) -> pd.DataFrame:
+    """Repos whose name size and weights size (safetensors, else GGUF) disagree by more than
+    20% of the weights size: a mislabelled repo, a quantized re-upload (packed weights count
+    fewer parameters), or a name token that is no size.  ``difference`` is (name - weights) /
+    weights."""
+    rows = []
+    records: list[dict[str, Any]] = models.to_dict("records")  # type: ignore[assignment]
+    for row in records:
+        named = params_from_name(row["model_id"])
+        weights, source = None, None
+        for key, src in (("safetensors_total", "safetensors"), ("gguf_total", "gguf")):
+            raw = _num(row.get(key))
+            if raw is not None:
+                weights, source = raw / 1e9, src
+                break
+        if named is None or weights is None:
+            continue
+        difference = (named - weights) / weights
+        if abs(difference) > SUSPECT_SHARE:
+            rows.append(
+                {
+                    "model_id": row["model_id"],
+                    "size_class": row.get("size_class"),
+                    "params_b": row.get("params_b"),
+                    "params_source": row.get("params_source"),
+                    "name_params_b": named,
+                    "weights_params_b": weights,
+                    "weights_source": source,
+                    "difference": difference,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=SUSPECT_COLUMNS)
+    return frame.sort_values("model_id", kind="stable", ignore_index=True)
 
 
 def _lower(items: list[str]) -> frozenset[str]:

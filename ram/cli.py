@@ -102,6 +102,12 @@ def import_panel(
 def models(
     size_class: SizeClassOption = None,
     org: Annotated[str | None, typer.Option("--org", help="Only this org.")] = None,
+    suspect: Annotated[
+        bool,
+        typer.Option(
+            "--suspect", help="Only repos whose name size and weights size differ by over 20%."
+        ),
+    ] = False,
     fmt: FormatOption = None,
 ) -> None:
     """The stored models with size class, release date, params and where each came from.
@@ -111,8 +117,9 @@ def models(
     from ram import api
     from ram.render import emit
 
-    frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org)
-    emit(frame, fmt_or_default(fmt), title="Models", meta={"db": STATE.db_path})
+    frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org, suspect)
+    title = "Models whose name size and weights size disagree" if suspect else "Models"
+    emit(frame, fmt_or_default(fmt), title=title, meta={"db": STATE.db_path})
 
 
 @app.command()

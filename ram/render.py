@@ -65,8 +65,10 @@ def _cell(value: Any, column: str) -> str:
     if isinstance(value, float):
         if column in ("ram", "ratio"):
             return f"{value:.2f}"
-        if column in ("params_b", "active_params_b"):
-            return f"{value:g}"
+        if column in ("params_b", "active_params_b", "name_params_b", "weights_params_b"):
+            return f"{value:.4g}"
+        if column == "difference":
+            return f"{value:+.0%}"
         return f"{value:,.0f}"
     if isinstance(value, int) and column not in ("day", "rank", "top_n"):
         return f"{value:,}"

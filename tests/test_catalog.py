@@ -21,7 +21,13 @@ from tests.conftest import SAMPLE
         ("HuggingFaceTB/SmolLM-135M-Instruct", 0.135),
         ("Qwen/Qwen2.5-7B-Instruct-1M", 7.0),  # a context length in M does not beat the B token
         ("Qwen/Qwen3-30B-A3B", 30.0),  # A3B is the active count
-        ("mistralai/Mixtral-8x7B-v0.1", None),  # 8x7B is not 56B: leave it to curation
+        # RAM_SPEC rev 2 §1: every size token counts and the largest wins; NxM is N x M.
+        ("mistralai/Mixtral-8x7B-v0.1", 56.0),
+        ("mistralai/Mixtral-8x22B-Instruct-v0.1", 176.0),
+        ("allenai/OLMoE-1B-7B-0924-Instruct", 7.0),  # was 1-5B: the first token won
+        ("Qwen/Qwen3-235B-A22B", 235.0),
+        ("org/tiny-a22b", None),  # only an active-parameter token
+        ("org/mix-500M-1.5B", 1.5),
         ("CohereForAI/aya-expanse-32b", 32.0),
         ("google/gemma-2-2b-it", 2.0),
         ("openai/whisper-large-v3", None),
@@ -219,3 +225,25 @@ def test_real_panel_tracks_llms_and_leaves_out_reuploads_and_non_llms() -> None:
             size_class,
             source,
         )
+
+
+def test_suspect_sizes_lists_repos_whose_name_and_weights_disagree() -> None:
+    from ram.catalog import suspect_sizes
+
+    models = pd.DataFrame(
+        {
+            "model_id": ["a/llama-7B", "a/llama-7B-GPTQ", "a/OLMoE-1B-7B", "a/nameless", "a/q-8B"],
+            "safetensors_total": [6_740_000_000, 1_130_000_000, 6_920_000_000, 5e9, None],
+            "gguf_total": [None, None, None, None, 4_020_000_000],
+            "size_class": ["5-10B", "1-5B", "5-10B", "5-10B", "1-5B"],
+            "params_b": [6.74, 1.13, 6.92, 5.0, 4.02],
+            "params_source": ["safetensors", "safetensors", "safetensors", "safetensors", "gguf"],
+        }
+    )
+
+    got = suspect_sizes(models)
+
+    # 7 vs 6.74 (+4%) and 7 vs 6.92 are fine; packed GPTQ weights and a GGUF half the size are not
+    assert got["model_id"].tolist() == ["a/llama-7B-GPTQ", "a/q-8B"]
+    assert got["weights_source"].tolist() == ["safetensors", "gguf"]
+    assert got["difference"].tolist() == pytest.approx([7 / 1.13 - 1, 8 / 4.02 - 1])
