@@ -85,12 +85,7 @@ def load_models(store: Store, cfg: Config) -> pd.DataFrame:
     raw = store.models()
     if raw.empty:
         return catalog.resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)
-    stats = store.con.execute(
-        """SELECT model_id, count(*) AS n_obs, min(obs_date) AS first_obs,
-               max(obs_date) AS last_obs, max(downloads_30d) AS downloads_30d_max,
-               max(downloads_all_time) AS downloads_all_time_max
-        FROM observations GROUP BY model_id"""
-    ).df()
+    stats = store.observation_stats()
     merged = raw.merge(stats, on="model_id", how="left")
     return catalog.resolve(merged, cfg)
 

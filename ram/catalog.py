@@ -50,8 +50,8 @@ class Catalog:
         return frozenset(m.split("/", 1)[0] for m in self.model_ids)
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("ram").joinpath("data", "tracked-models", name).read_text("utf-8")
+def _rows(name: str, folder: str = "tracked-models") -> list[dict[str, str]]:
+    text = resources.files("ram").joinpath("data", folder, name).read_text("utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     return list(csv.DictReader(lines))
 
@@ -72,9 +72,11 @@ def load_catalog() -> Catalog:
         total = _float(r["total_params_b"])
         if total is not None:
             params[r["model_id"]] = (total, _float(r.get("active_params_b")))
+    # ATOM's corrections win over the ones this project curates (ram/data/curated).
     release = {
         r["model_id"]: dt.date.fromisoformat(r["actual_release_date"])
-        for r in _rows("release_date_corrections.csv")
+        for folder in ("curated", "tracked-models")
+        for r in _rows("release_date_corrections.csv", folder)
         if r.get("actual_release_date")
     }
     return Catalog(
@@ -155,19 +157,47 @@ def resolve_params(
     return (named, None, "name") if named is not None else (None, None, None)
 
 
+def _day(value: Any) -> dt.date | None:
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _flag(value: Any) -> bool:
+    return bool(value) if value is not None and value is not pd.NA and not pd.isna(value) else False
+
+
+def detected_launch(row: dict[str, Any], private_gap_days: int) -> dt.date | None:
+    """The detected public launch of RAM_SPEC §1, or None.
+
+    The first date with a count above 0 (``first_downloads``) is the launch when it comes more
+    than ``private_gap_days`` after ``createdAt`` and the data shows the repo was not public
+    before: the model was observed earlier (``seen_before``), or the same source observed
+    another repo of its org in between (``org_watched``).
+    """
+    first, created = _day(row.get("first_downloads")), _day(row.get("created_at"))
+    if first is None or created is None or (first - created).days <= private_gap_days:
+        return None
+    if _flag(row.get("seen_before")) or _flag(row.get("org_watched")):
+        return first
+    return None
+
+
 def resolve_release(
     row: dict[str, Any], cfg: Config, cat: Catalog
 ) -> tuple[dt.date | None, str | None]:
-    """(date, source): config override → catalog correction → the Hub's ``createdAt`` date."""
+    """(date, source): config override -> catalog correction -> detected public launch
+    (``first_downloads``) -> the Hub's ``createdAt`` date (RAM_SPEC §1)."""
     mid = row["model_id"]
     if mid in cfg.tracking.release_dates:
         return cfg.tracking.release_dates[mid], "config"
     if cfg.tracking.use_catalog and mid in cat.release:
         return cat.release[mid], "correction"
-    created = row.get("created_at")
-    if created is not None and not pd.isna(created):
-        return pd.Timestamp(created).date(), "created_at"
-    return None, None
+    launch = detected_launch(row, cfg.ram.private_gap_days)
+    if launch is not None:
+        return launch, "first_downloads"
+    created = _day(row.get("created_at"))
+    return (created, "created_at") if created is not None else (None, None)
 
 
 SUSPECT_SHARE = 0.2

@@ -73,9 +73,9 @@ def _stat(path: Path) -> str:
 @functools.cache
 def _catalog_digest() -> str:
     digest = hashlib.sha256()
-    folder = _PACKAGE / "data" / "tracked-models"
-    for file in sorted(folder.iterdir()):
-        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    for folder in (_PACKAGE / "data" / "tracked-models", _PACKAGE / "data" / "curated"):
+        for file in sorted(folder.iterdir()):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -451,6 +451,53 @@ class Store:
         """Every stored model with its raw facts (resolution happens in ``ram.catalog``)."""
         return self.con.execute("SELECT * FROM models ORDER BY model_id").df()
 
+    def observation_stats(self) -> pd.DataFrame:
+        """Per model: observation count and span, peak counts, and the evidence of a private
+        period (RAM_SPEC §1): ``first_downloads`` (the first date with a count above 0),
+        ``seen_before`` (an observation of the model before it, with a count of 0: unknown counts
+        are no evidence) and ``org_watched`` (the source
+        of that first count observed another repo of the same org strictly between the repo's
+        creation date and it, so it was watching the org and did not see this repo)."""
+        return self.con.execute(
+            """WITH stats AS (
+                SELECT model_id, count(*) AS n_obs, min(obs_date) AS first_obs,
+                    max(obs_date) AS last_obs, max(downloads_30d) AS downloads_30d_max,
+                    max(downloads_all_time) AS downloads_all_time_max,
+                    min(obs_date) FILTER (WHERE downloads_all_time > 0 OR downloads_30d > 0)
+                        AS first_downloads
+                FROM observations GROUP BY model_id
+            ),
+            first_sources AS (
+                SELECT DISTINCT o.model_id, o.source
+                FROM observations o JOIN stats s USING (model_id)
+                WHERE o.obs_date = s.first_downloads
+                    AND (o.downloads_all_time > 0 OR o.downloads_30d > 0)
+            ),
+            org_days AS (
+                SELECT DISTINCT source, lower(split_part(model_id, '/', 1)) AS org, obs_date
+                FROM observations
+            ),
+            watched AS (
+                SELECT DISTINCT f.model_id
+                FROM first_sources f
+                JOIN stats s USING (model_id)
+                JOIN models m USING (model_id)
+                JOIN org_days d ON d.source = f.source
+                    AND d.org = lower(split_part(f.model_id, '/', 1))
+                    AND d.obs_date > CAST(m.created_at AS DATE)
+                    AND d.obs_date < s.first_downloads
+            )
+            SELECT s.*,
+                s.model_id IN (
+                    SELECT o.model_id FROM observations o JOIN stats z USING (model_id)
+                    WHERE o.obs_date < z.first_downloads
+                        AND (o.downloads_all_time = 0 OR o.downloads_30d = 0)
+                ) AS seen_before,
+                s.first_downloads IS NOT NULL AND s.model_id IN (SELECT model_id FROM watched)
+                    AS org_watched
+            FROM stats s"""
+        ).df()
+
     def runs(self, limit: int = 20) -> pd.DataFrame:
         """The most recent runs, newest first."""
         return self.con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit]).df()
