@@ -246,6 +246,17 @@ def _lower(items: list[str]) -> frozenset[str]:
     return frozenset(i.lower() for i in items)
 
 
+def _not_a_language_model(model_id: str, tag: str | None, cfg: Config) -> str | None:
+    """Why a repo is no LLM or VLM (a pipeline tag outside the policy, or a modality pattern
+    such as embedding, speech or a vision classifier in its name), or None."""
+    for pattern in cfg.tracking.modality_patterns:
+        if re.search(pattern, model_id, flags=re.IGNORECASE):
+            return f"rejected: name matches {pattern}"
+    if tag and tag not in cfg.tracking.pipeline_tags:
+        return f"rejected: pipeline tag {tag}"
+    return None
+
+
 def track_decision(
     row: dict[str, Any],
     params_b: float | None,
@@ -267,16 +278,19 @@ def track_decision(
         return False, str(stored_reason)
     if via == "renamed" and stored_reason.startswith("renamed from "):
         return True, stored_reason  # a tracked repo's new id (ram.snapshot): its history moved here
-    if t.use_catalog and mid in cat.main:
-        return True, "ATOM catalog"
-    if t.use_catalog and mid in cat.extra:
-        return True, "ATOM catalog (extra)"
+    tag = _text(row.get("pipeline_tag"))
+    in_catalog = t.use_catalog and mid in cat.model_ids
+    if in_catalog:
+        screened = _not_a_language_model(mid, tag, cfg) if t.screen_catalog else None
+        if screened is not None:
+            return False, f"{screened} (screened out of ATOM's catalog: tracking.screen_catalog)"
+        return True, "ATOM catalog" if mid in cat.main else "ATOM catalog (extra)"
     for pattern in t.reject_patterns:
         if re.search(pattern, mid, flags=re.IGNORECASE):
             return False, f"rejected: name matches {pattern}"
-    tag = _text(row.get("pipeline_tag"))
-    if tag and tag not in t.pipeline_tags:
-        return False, f"rejected: pipeline tag {tag}"
+    screened = _not_a_language_model(mid, tag, cfg)
+    if screened is not None:
+        return False, screened
     created = row.get("created_at")
     created_date = (
         pd.Timestamp(created).date() if created is not None and not pd.isna(created) else None

@@ -31,9 +31,17 @@ DEFAULT_REJECT_PATTERNS = (
     r"(?:^|[-_/.])(?:[2-8]bit|int[48]|bnb-4bit|q4f16_1)(?:$|[-_/.])",
     r"^(?:unsloth|unslothai|bartowski|mradermacher|lmstudio-community|thebloke|maziyarpanahi"
     r"|mlx-community|quantfactory|neuralmagic|hugging-quants|modularai)/",
+)
+# Not LLMs or VLMs (RAM_SPEC §3: the pool holds LLMs and VLMs only); with screen_catalog they
+# screen ATOM's catalog entries too.
+DEFAULT_MODALITY_PATTERNS = (
     r"guard",
     r"reward|(?:^|[-_/.])(?:prm|rm)(?:$|[-_/.])",
     r"(?:^|[-_/.])(?:embed|embedding|embeddings|rerank|reranker)(?:$|[-_/.])",
+    r"(?:^|[-_/.])(?:whisper|tts|asr|speech|wav2vec2?|hubert|parler|musicgen)(?:$|[-_/.])",
+    r"(?:^|[-_/.])(?:vit|clip|siglip2?|dinov2|deit|convnext|segformer|sam|detr|yolo[a-z0-9]*"
+    r"|classifier)(?:$|[-_/.])",
+    r"(?:^|[-_/.])(?:prithvi|satellite|geospatial|weather|climate|sentinel|landsat)(?:$|[-_/.])",
 )
 
 
@@ -59,13 +67,15 @@ class Tracking(_Section):
     orgs: dict[str, Literal["us", "china", "eu", "other", "unknown"]] = Field(default_factory=dict)
     pipeline_tags: tuple[str, ...] = ("text-generation", "image-text-to-text")
     reject_patterns: tuple[str, ...] = DEFAULT_REJECT_PATTERNS
+    modality_patterns: tuple[str, ...] = DEFAULT_MODALITY_PATTERNS
+    screen_catalog: Flag = True
     min_downloads: Int | None = Field(default=100, ge=0)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     release_dates: dict[str, dt.date] = Field(default_factory=dict)
     params_b: dict[str, Num] = Field(default_factory=dict)
 
-    @field_validator("reject_patterns")
+    @field_validator("reject_patterns", "modality_patterns")
     @classmethod
     def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for p in patterns:

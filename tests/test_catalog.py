@@ -247,3 +247,35 @@ def test_suspect_sizes_lists_repos_whose_name_and_weights_disagree() -> None:
     assert got["model_id"].tolist() == ["a/llama-7B-GPTQ", "a/q-8B"]
     assert got["weights_source"].tolist() == ["safetensors", "gguf"]
     assert got["difference"].tolist() == pytest.approx([7 / 1.13 - 1, 8 / 4.02 - 1])
+
+
+def test_the_catalog_is_screened_for_non_llms_unless_told_not_to() -> None:
+    """Issue 12: reward, embedding, speech and classifier repos of ATOM's catalog, and catalog
+    entries whose pipeline tag is outside the policy, stay out of the pools."""
+    models = pd.DataFrame(
+        {
+            "model_id": [
+                "Qwen/Qwen2.5-Math-PRM-7B",  # catalog, a process reward model
+                "openbmb/MiniCPM-Embedding",  # catalog, embeddings
+                "ibm-granite/granite-speech-3.3-2b",  # catalog, speech recognition
+                "Qwen/Qwen2.5-7B-Instruct",  # catalog, an LLM
+            ],
+            "pipeline_tag": [None, None, None, "feature-extraction"],
+            "via": ["import"] * 4,
+        }
+    )
+    screened = resolve(models, Config()).set_index("model_id")
+    as_published = resolve(models, parse_config({"tracking": {"screen_catalog": False}})).set_index(
+        "model_id"
+    )
+
+    assert not screened["tracked"].any()
+    assert screened.loc["Qwen/Qwen2.5-7B-Instruct", "tracked_reason"] == (
+        "rejected: pipeline tag feature-extraction (screened out of ATOM's catalog: "
+        "tracking.screen_catalog)"
+    )
+    assert screened.loc["Qwen/Qwen2.5-Math-PRM-7B", "tracked_reason"].startswith(
+        "rejected: name matches reward"
+    )
+    assert as_published["tracked"].all()
+    assert set(as_published["tracked_reason"]) == {"ATOM catalog"}

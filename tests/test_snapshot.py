@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ import yaml
 from collectors.hub import FetchResult, HubModel
 from ram import score_cache, snapshot
 from ram.catalog import tracked_orgs
-from ram.config import DEFAULT_REJECT_PATTERNS, Config, parse_config
+from ram.config import DEFAULT_MODALITY_PATTERNS, DEFAULT_REJECT_PATTERNS, Config, parse_config
 from ram.errors import BadInput
 from ram.status import collect_status
 from ram.store import Store
@@ -43,7 +44,7 @@ SMALL = {
         "include": ["Other/kept-7B"],
     }
 }
-GGUF_RULE, EMBED_RULE = DEFAULT_REJECT_PATTERNS[0], DEFAULT_REJECT_PATTERNS[5]
+GGUF_RULE, EMBED_RULE = DEFAULT_REJECT_PATTERNS[0], DEFAULT_MODALITY_PATTERNS[2]
 TRACKED = [
     "Alpha/Alpha-7B-Instruct",
     "Beta/Beta-VL-14B",
@@ -199,19 +200,28 @@ def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
         again = snapshot.run_snapshot(Config(), db, endpoint=fake.url, token=False)
         repos = {k: dict(v) for k, v in fake.repos.items()}
 
+    # tracking.screen_catalog: the catalog's reward, embedding, speech and classifier repos
+    # (28 of 1,958) are screened out of the pool by the modality patterns.
+    screened = {
+        m
+        for m in catalog.tracked_ids
+        if any(re.search(p, m, flags=re.IGNORECASE) for p in DEFAULT_MODALITY_PATTERNS)
+    }
+    pool = sorted(set(catalog.tracked_ids) - screened)
+    assert len(screened) == 28 and len(pool) == 1930
     assert (first.status, first.models, first.tracked, first.observations) == (
         "ok",
         len(on_listed),
-        1958,
-        1958,
+        1930,
+        1930,
     )
     assert (len(listed), len(on_listed)) == (57, 1990)
     assert first.requests == pages == 64  # one listing page per 100 repos of each org
-    assert (first.new_models, again.new_models, again.observations) == (1990, 0, 1958)
-    assert first.rejected == len(set(catalog.untracked_ids) & set(on_listed)) == 32
+    assert (first.new_models, again.new_models, again.observations) == (1990, 0, 1930)
+    assert first.rejected == len(set(catalog.untracked_ids) & set(on_listed)) + 28 == 60
     obs = observations(db)
-    assert sorted(obs) == sorted(catalog.tracked_ids)
-    for model_id in catalog.tracked_ids:
+    assert sorted(obs) == pool
+    for model_id in pool:
         repo = repos[model_id]
         assert obs[model_id] == (
             DAY1.date(),
@@ -222,20 +232,28 @@ def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
             True,
         )
     assert obs["Qwen/Qwen2.5-7B-Instruct"][2:4] == (123_456, 9_999_999)  # replaced, not added
-    assert query(db, "SELECT count(*) FROM observations") == [(1958,)]
+    assert query(db, "SELECT count(*) FROM observations") == [(1930,)]
     assert query(db, "SELECT count(*), count(DISTINCT model_id) FROM models") == [(1990, 1990)]
     untracked = query(db, "SELECT model_id, tracked, tracked_reason FROM models WHERE NOT tracked")
-    assert sorted(r[0] for r in untracked) == sorted(set(catalog.untracked_ids) & set(on_listed))
-    assert {r[2] for r in untracked} == {
+    assert sorted(r[0] for r in untracked) == sorted(
+        (set(catalog.untracked_ids) & set(on_listed)) | screened
+    )
+    reasons = {r[2] for r in untracked}
+    assert {
         f"rejected: name matches {GGUF_RULE}",
         f"rejected: name matches {EMBED_RULE}",
-    }
+    } <= reasons
+    assert all(
+        r.endswith("(screened out of ATOM's catalog: tracking.screen_catalog)")
+        for m, _, r in untracked
+        if m in screened
+    )
     runs = query(
         db,
         "SELECT status, models, observations, new_models, failed, requests, error_summary "
         "FROM runs ORDER BY finished_at",
     )
-    assert runs == [("ok", 1990, 1958, 1990, 0, 64, None), ("ok", 1990, 1958, 0, 0, 64, None)]
+    assert runs == [("ok", 1990, 1930, 1990, 0, 64, None), ("ok", 1990, 1930, 0, 0, 64, None)]
 
 
 def test_models_carry_the_hubs_raw_facts_and_the_policys_verdict(
