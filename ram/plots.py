@@ -202,36 +202,82 @@ def cumulative(
                 opacity=1.0 if bold else 0.35,
                 line={"color": cs.org_color(_cell(table, m, "org")), "width": 3 if bold else 1.2},
                 legendgroup="chosen" if bold else "top",
+                legendrank=2 if bold else 1000,  # after the baselines, before the top 10
                 legendgrouptitle={"text": "Chosen" if bold else f"Top {top_n} by downloads"},
                 hovertemplate="%{fullData.name}<br>day %{x}: %{y:,.0f}<extra></extra>",
             )
         )
     method = data.result.params.method
+    floor = data.result.params.pool_floor
     baselines = [(method, data.result.baselines, "dash")]
     if data.median_baselines is not None and method != "median":
-        baselines.append(("median", data.median_baselines, "dot"))
+        baselines.append(("median", data.median_baselines, "longdash"))
     for what, frame, dash in baselines:
         b = frame[frame["size_class"] == size_class].sort_values("day")
         if b.empty:
             continue
         max_x = max(max_x, int(b["day"].max()))
-        fig.add_trace(
-            go.Scatter(
-                x=b["day"].to_numpy(),
-                y=b["baseline"].to_numpy(),
-                mode="lines",
-                name=f"Top-{top_n} {what}",
-                line={"color": cs.NEUTRAL, "width": 2.5, "dash": dash},
-                legendgroup="baseline",
-                legendgrouptitle={"text": "Baselines"},
-                hovertemplate=f"top-{top_n} {what}<br>day %{{x}}: %{{y:,.0f}}<extra></extra>",
-            )
-        )
+        for trace in _baseline_traces(b, what, dash, top_n, floor):
+            fig.add_trace(trace)
     title = f"Cumulative downloads since release: {size_class} models"
     _look(fig, data, title, f"baselines over tracked {size_class} models")
     cs.day_axis(fig, data.result.params.milestones, max_x)
     cs.count_axis(fig, "Cumulative downloads", log_y)
     return fig
+
+
+def _baseline_traces(
+    b: pd.DataFrame, what: str, dash: str, top_n: int, floor: int
+) -> list[go.Scatter]:
+    """A baseline as a line, its thin stretches (fewer than ``floor`` pool curves, RAM_SPEC
+    §3) dotted and fainter, each named so in the legend."""
+    day, value = b["day"].to_numpy(), b["baseline"].to_numpy(dtype=float)
+    n = b["n_models"].to_numpy() if "n_models" in b.columns else np.full(len(b), floor)
+    thin = n < floor
+    # Days beside a change of support belong to both traces, so the line stays unbroken; a day
+    # missing in between (an undefined baseline) breaks both.
+    gap = np.r_[False, np.diff(day) > 1]
+    edge = np.zeros(len(b), dtype=bool)
+    change = np.nonzero((thin[1:] != thin[:-1]) & ~gap[1:])[0]
+    edge[change] = edge[change + 1] = True
+    out = []
+    for is_thin in (False, True):
+        keep = (thin == is_thin) | edge
+        if not keep.any() or (is_thin and not thin.any()):
+            continue
+        y = np.where(keep, value, np.nan)
+        x, y = _break_gaps(day, y)
+        suffix = f" (thin: under {floor} curves)" if is_thin else ""
+        hover = f"top-{top_n} {what}{suffix}<br>day %{{x}}: %{{y:,.0f}}<extra></extra>"
+        out.append(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                name=f"Top-{top_n} {what}{suffix}",
+                line={
+                    "color": cs.NEUTRAL,
+                    "width": 1.6 if is_thin else 2.5,
+                    # thin: dotted (the median, when drawn beside the cutoff, dash-dotted)
+                    "dash": ("dot" if dash == "dash" else "dashdot") if is_thin else dash,
+                },
+                opacity=0.6 if is_thin else 1.0,
+                legendgroup="baseline",
+                legendgrouptitle={"text": "Baselines"},
+                legendrank=1,  # first: a tall legend clips at the bottom in a static image
+                hovertemplate=hover,
+            )
+        )
+    return out
+
+
+def _break_gaps(day: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN where days jump, so a line never bridges an undefined stretch."""
+    jump = np.nonzero(np.diff(day) > 1)[0] + 1
+    return (
+        np.insert(day.astype(float), jump, np.nan),
+        np.insert(y, jump, np.nan),
+    )
 
 
 def milestones(

@@ -257,7 +257,8 @@ def test_top_leaves_thin_and_untracked_rows_out_and_says_why(
     assert notes[0].startswith("left out ") and "on thin baselines" in notes[0]
     assert "untracked model" in notes[0] and "--all shows them" in notes[0]
     assert "no leaderboard for 100-250B: 7 tracked curves reach day 30, fewer than 10" in notes
-    assert any(n.startswith("no leaderboard for <1B: its baseline rests on ") for n in notes)
+    assert "no leaderboard for <1B: 9 tracked curves reach day 30, fewer than 10" in notes
+    assert any(n.startswith("no leaderboard for 10-50B: its baseline rests on 19") for n in notes)
     thin_rows = json.loads(thin.out)["rows"]
     assert {r["size_class"] for r in thin_rows} > {"1-5B", "5-10B"}
     assert any(r["thin"] for r in thin_rows) and all(r["in_pool"] for r in thin_rows)

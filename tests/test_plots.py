@@ -215,9 +215,15 @@ def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
     data: plots.ChartData,
 ) -> None:
     fig = plots.cumulative(data, ["orgC/c-4B"])
+    # The median of the top 2 rests on one curve where only one of them is defined: thin
+    # (min_pool 2), drawn dash-dotted and named so; legend order: baselines, chosen, top 2.
     assert [t.name for t in fig.data] == [
         "orgA/a-3B", "orgB/b-2B", "orgC/c-4B", "Top-2 cutoff", "Top-2 median",
+        "Top-2 median (thin: under 2 curves)",
     ]  # fmt: skip
+    thin = trace(fig, "Top-2 median (thin: under 2 curves)")
+    assert (thin.line.dash, trace(fig, "Top-2 median").line.dash) == ("dashdot", "longdash")
+    assert [t.legendrank for t in fig.data] == [1000, 1000, 2, 1, 1, 1]
     faint, bold = trace(fig, "orgA/a-3B"), trace(fig, "orgC/c-4B")
     assert (faint.opacity, bold.opacity, bold.line.width) == (0.35, 1.0, 3)
     assert y_at(faint, 30) == 30_000
@@ -232,8 +238,10 @@ def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
 
 def test_cumulative_under_the_median_method_draws_one_baseline() -> None:
     fig = plots.cumulative(chart_data(method="median"), ["orgC/c-4B"])
-    assert [t.name for t in fig.data][-2:] == ["orgC/c-4B", "Top-2 median"]
+    names = [t.name for t in fig.data][-3:]
+    assert names == ["orgC/c-4B", "Top-2 median", "Top-2 median (thin: under 2 curves)"]
     assert y_at(trace(fig, "Top-2 median"), 30) == 22_500
+    assert trace(fig, "Top-2 median (thin: under 2 curves)").line.dash == "dot"
 
 
 def test_milestones_heatmap_cells(data: plots.ChartData) -> None:

@@ -424,8 +424,8 @@ def test_other_size_schemes_rank_and_quote_alike(
         outputs.append(slow.out)
     if scheme == "custom":
         assert outputs[0].splitlines()[1] == (
-            '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,115643.0,'
-            "436.77610404434336,37,True,False"
+            '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,155401.0,'
+            "325.03072052303395,38,True,False"
         )
 
 
