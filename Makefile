@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB := snapshots/demo.duckdb
 SAMPLE := snapshots/sample/hf_downloads_30d_2024H2.csv.gz
 
-.PHONY: demo test lint typecheck unit install dev clean bench bench-full
+.PHONY: demo test lint typecheck unit pytest-all install dev clean bench bench-full
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,12 @@ typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
 unit: $(DEVSTAMP)
+	$(BIN)/pytest -m "not slow"
+
+pytest-all: $(DEVSTAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck pytest-all
 
 bench: $(DEVSTAMP)
 	$(BIN)/python -m benchmarks.run --quick

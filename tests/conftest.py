@@ -67,6 +67,19 @@ def _hub_contract_held() -> Iterator[None]:
 _CONTRACT = {"requests": 0, "violations": 0}
 
 
+# What ``make unit`` leaves out (``-m "not slow"``): the reliability suite (subprocesses, kills,
+# Hypothesis), and the modules that start a browser or a Jupyter kernel.  ``make test`` and CI
+# run everything.
+SLOW_MODULES = frozenset({"test_notebooks.py", "test_golden_copy.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if "reliability" in path.parts or path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line: how many fake-Hub requests the suite made, all checked against the contract."""
     if _CONTRACT["requests"]:

@@ -92,6 +92,7 @@ def test_report_writes_only_inside_its_directory(
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="PNG export needs Chromium (apt-get install chromium)")
+@pytest.mark.slow
 def test_plot_png(cli: CliRunner, sample_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "monthly.png"
 

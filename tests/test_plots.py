@@ -364,6 +364,7 @@ def test_no_browser_is_a_one_line_export_error(
 
 
 @needs_browser
+@pytest.mark.slow
 def test_png_and_svg_render_through_chromium(tmp_path: Path, data: plots.ChartData) -> None:
     fig = plots.ram_curves(data)
     png, svg = export.write_images(

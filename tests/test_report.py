@@ -155,6 +155,7 @@ def console_errors(stderr: str) -> list[str]:
 
 
 @needs_browser
+@pytest.mark.slow
 def test_console_error_detection_sees_a_broken_page(tmp_path: Path) -> None:
     page = tmp_path / "bad.html"
     page.write_text("<html><body><script>nope();</script></body></html>")
@@ -163,6 +164,7 @@ def test_console_error_detection_sees_a_broken_page(tmp_path: Path) -> None:
 
 
 @needs_browser
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium_without_script_errors(
     tmp_path: Path, evil_data: ChartData
 ) -> None:
