@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ram import catalog, leaderboard, metric
+from ram import catalog, leaderboard, metric, quality
 from ram.config import Config
 from ram.errors import BadInput, EmptyStore, UnknownModel, UnknownSizeClass
 from ram.store import RunRecord, Store
 
-SCORE_CSV_COLUMNS = list(metric.SCORE_COLUMNS)
+SCORE_CSV_COLUMNS = [*metric.SCORE_COLUMNS, "flags"]
 MODEL_CSV_COLUMNS = [
     "model_id", "org", "size_class", "params_b", "params_source", "release_date",
     "release_source", "region", "tracked",
@@ -107,6 +108,11 @@ class Analysis:
     @property
     def size_classes(self) -> list[str]:
         return [label for label, _, _ in self.scheme]
+
+    @functools.cached_property
+    def flags(self) -> pd.DataFrame:
+        """Data-quality flags of the observations (restated counts, spikes)."""
+        return quality.observation_flags(self.obs)
 
     def header(self) -> str:
         """One line saying as-of date, baseline and source, printed above every listing."""
@@ -206,15 +212,18 @@ def _known_model(models: pd.DataFrame, model_id: str) -> pd.Series:
     return hit.iloc[0]
 
 
-def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:
+def _with_dates(frame: pd.DataFrame, flags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Score rows as output: release dates as dates, and the data-quality ``flags`` dated
+    inside each row's stretch of curve (``ram.quality``)."""
     out = frame.copy()
+    out["flags"] = quality.flag_scores(out, flags)
     out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
     return out[SCORE_CSV_COLUMNS].reset_index(drop=True)
 
 
 def scores_table(an: Analysis, days: Sequence[int] | None = None) -> pd.DataFrame:
     """Every scored model's RAM at ``days`` (default: the configured milestones)."""
-    return _with_dates(an.result.scores(list(days) if days else None))
+    return _with_dates(an.result.scores(list(days) if days else None), an.flags)
 
 
 @dataclass
@@ -253,6 +262,7 @@ def rank(
     size_class: str | None = None,
     limit: int = 10,
     scope: leaderboard.Scope = leaderboard.Scope(),
+    flags: pd.DataFrame | None = None,
 ) -> Leaderboard:
     """The one leaderboard (CLI, report, top cache): RAM at ``day`` (None = latest RAM), best
     first, ``limit`` per class in ``classes`` order, within ``scope``; its notes count what was
@@ -272,7 +282,7 @@ def rank(
     per_class = kept.groupby("size_class", sort=False).size().to_dict()
     kept = kept.groupby("size_class", sort=False).head(limit)
     ranks = kept.groupby("size_class", sort=False).cumcount() + 1
-    out = _with_dates(kept)
+    out = _with_dates(kept, flags)
     out.insert(0, "rank", ranks.to_numpy())
     notes = leaderboard.notes(
         day=day,
@@ -295,7 +305,7 @@ def top_leaderboard(
 ) -> Leaderboard:
     """``rank`` of an analysis, after checking the size class."""
     check_size_class(an, size_class)
-    return rank(an.result, an.size_classes, day, size_class, limit, scope)
+    return rank(an.result, an.size_classes, day, size_class, limit, scope, an.flags)
 
 
 def top_table(
@@ -321,8 +331,8 @@ def score_model(an: Analysis, model_id: str, days: Sequence[int] | None = None) 
     facts = {k: row.get(k) for k in (*MODEL_CSV_COLUMNS, "tracked_reason")}
     return ModelScore(
         facts,
-        _with_dates(scores[scores["model_id"] == model_id]),
-        _with_dates(latest[latest["model_id"] == model_id]),
+        _with_dates(scores[scores["model_id"] == model_id], an.flags),
+        _with_dates(latest[latest["model_id"] == model_id], an.flags),
     )
 
 

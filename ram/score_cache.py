@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from ram.config import Config
 
 SUFFIX = ".top-cache.parquet"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 COLUMNS = (
     "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline",
-    "ram", "n_models", "in_pool", "thin",
+    "ram", "n_models", "in_pool", "thin", "flags",
 )  # fmt: skip
 NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "n_models"})
 _META_KEY = "ram_top_cache"
@@ -140,7 +140,7 @@ def stored_key(db: Path) -> str | None:
 
 _TOP_SQL = """
 SELECT rank, model_id, size_class, release_date, day, cumulative_downloads, baseline, ram,
-    n_models, in_pool, thin
+    n_models, in_pool, thin, flags
 FROM (
     SELECT *, row_number() OVER (PARTITION BY size_class ORDER BY ram DESC, model_id) AS rank
     FROM read_parquet(?)
@@ -252,11 +252,12 @@ def _write(an: Analysis, db: Path, key: str) -> None:
     import pandas as pd
 
     from ram.api import support_of
+    from ram.quality import flag_scores
 
     result = an.result
     every_day = result.scores(range(1, result.params.max_day + 1))
     parts = [
-        frame.assign(is_latest=is_latest)
+        frame.assign(is_latest=is_latest, flags=flag_scores(frame, an.flags))
         for is_latest, frame in ((False, every_day), (True, result.latest()))
     ]
     rows = pd.concat(parts, ignore_index=True)
@@ -282,7 +283,8 @@ def _write(an: Analysis, db: Path, key: str) -> None:
                 f"""COPY (
                     SELECT is_latest, model_id, size_class,
                         CAST(release_date AS DATE) AS release_date, day,
-                        cumulative_downloads, baseline, ram, n_models, in_pool, thin
+                        cumulative_downloads, baseline, ram, n_models, in_pool, thin,
+                        CAST(flags AS VARCHAR) AS flags
                     FROM _rows
                     ORDER BY is_latest, day, size_class, model_id
                 ) TO {_sql_text(tmp)} (FORMAT parquet, ROW_GROUP_SIZE 16384,

@@ -11,12 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from ram import metric
 from ram.config import Config
+from ram.quality import observation_flags
 from ram.store import Store
 
-SPIKE_RATIO = 10.0  # a 30-day count that jumps tenfold from one observation to the next
-SPIKE_MIN_DOWNLOADS = 10_000
 FAILURE_RUNS = 5  # how many recent snapshot runs ``ram status`` looks back on for failures
 FAILURE_COLUMNS = ["target", "kind", "runs_failed", "last_failed", "error", "run_id"]
 
@@ -32,22 +30,6 @@ class Status:
     freshness: pd.DataFrame  # per org: models, last observation, days behind, recent failures
     flags: pd.DataFrame  # model_id, flag, obs_date, detail
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
-
-
-def spikes(obs: pd.DataFrame) -> pd.DataFrame:
-    """Observations whose 30-day count jumps by ``SPIKE_RATIO`` or more since the previous one."""
-    w = obs.dropna(subset=["downloads_30d"]).sort_values(["model_id", "obs_date"])
-    prev = w.groupby("model_id")["downloads_30d"].shift()
-    ratio = w["downloads_30d"].astype("float64") / prev.astype("float64")
-    hit = w[(ratio >= SPIKE_RATIO) & (w["downloads_30d"] >= SPIKE_MIN_DOWNLOADS)]
-    return pd.DataFrame(
-        {
-            "model_id": hit["model_id"],
-            "flag": "spike",
-            "obs_date": hit["obs_date"],
-            "detail": [f"30-day count x{r:.0f}" for r in ratio[hit.index]],
-        }
-    )
 
 
 def vanished(
@@ -177,23 +159,11 @@ def collect_status(cfg: Config, db: Path) -> Status:
     tracked = set(models.loc[models["tracked"], "model_id"])
     failed = failures(snapshots)
     fresh = _freshness(obs, failed)
-    restated = metric.find_restatements(obs)
     latest_run = snapshots[0].run_id if snapshots else None
     lookups = failed[(failed["kind"] == "repo") & (failed["run_id"] == latest_run)]
     flags = pd.concat(
         [
-            pd.DataFrame(
-                {
-                    "model_id": restated["model_id"],
-                    "flag": "restated down",
-                    "obs_date": restated["obs_date"],
-                    "detail": [
-                        f"{int(v):,} after {int(p):,}"
-                        for v, p in zip(restated["value"], restated["previous_max"], strict=True)
-                    ],
-                }
-            ),
-            spikes(obs),
+            observation_flags(obs),
             vanished(obs, tracked, snapshots),
             pd.DataFrame(
                 {

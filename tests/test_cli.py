@@ -28,10 +28,15 @@ def _compare(out: str, expected: Path) -> None:
         "n_models",
         "in_pool",
         "thin",
+        "flags",
     ]
     # The example's pool is 14 curves (15 models, one of unknown size): under min_pool (20),
     # every cell is thin; every scored model is tracked.
     assert got["thin"].all() and got["in_pool"].all()
+    # orgr/restated-9B's count restated down on 2025-09-04 (day 3) marks its scores from day 3
+    restated = got[got["flags"].notna()]
+    assert set(restated["model_id"]) == {"orgr/restated-9B"}
+    assert set(restated["flags"]) == {"restated down 2025-09-04"}
     assert got["n_models"].between(1, 14).all()
     merged = want.merge(
         got, on=["model_id", "day"], how="outer", suffixes=("_w", "_g"), indicator=True
@@ -81,6 +86,7 @@ def test_json_output_carries_as_of_baseline_and_source(cli: CliRunner, example_d
             "n_models": 12,
             "in_pool": True,
             "thin": True,
+            "flags": None,
         }
     ]
 
@@ -264,6 +270,14 @@ def test_top_leaves_thin_and_untracked_rows_out_and_says_why(
     assert any(r["thin"] for r in thin_rows) and all(r["in_pool"] for r in thin_rows)
     assert any(not r["in_pool"] for r in json.loads(every.out)["rows"])
     assert default.code == thin.code == every.code == 0
+    # The data-quality flag ram status raises sits next to the score it touches (issue 12):
+    # Qwen2.5-1.5B-Instruct's 30-day count jumped tenfold on 2024-10-02, inside its first 30 days.
+    qwen = next(r for r in rows if r["model_id"] == "Qwen/Qwen2.5-1.5B-Instruct")
+    assert qwen["flags"] == "spike 2024-10-02"
+    status = json.loads(cli("--db", sample_db, "status", "--format", "json").out)
+    assert {"model_id": "Qwen/Qwen2.5-1.5B-Instruct", "flag": "spike"}.items() <= next(
+        f for f in status["flags"] if f["model_id"] == "Qwen/Qwen2.5-1.5B-Instruct"
+    ).items()
 
 
 def test_min_pool_sets_when_a_baseline_is_thin(

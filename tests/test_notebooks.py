@@ -146,29 +146,29 @@ def test_adoption_tables(run_notebook: Callable[[Path], NotebookNode]) -> None:
     top = _text(_cell(nb, "top"))
     assert top.split("\n")[0].split() == [
         "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads",
-        "baseline", "ram", "n_models", "in_pool", "thin",
+        "baseline", "ram", "n_models", "in_pool", "thin", "flags",
     ]  # fmt: skip
     # The header, then 5 rows for each class whose day-30 baseline rests on at least 20 curves
     # (1-5B: 27, 5-10B: 32); the thin ones (<1B, 10-50B, 50-100B) are left out by default.
     assert top.count("\n") == 10
     assert _rows(top, qwen) == [
         ["7", "3", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "33", "True",
-         "False"]
+         "False", "None"]
     ]  # fmt: skip
     score = _text(_cell(nb, "score"))
     assert "size_class: 5-10B\nparams_b: 7.0\n" in score
     assert "tracked_reason: ATOM catalog\n" in score
     assert _rows(score, qwen) == [
         ["model_id:", qwen],
-        # fewer pool curves reach the later days (n_models), all above min_pool 20
-        ["0", qwen, "5-10B", "2024-09-16", "7", "5,952", "5,952", "1", "39", "True", "False"],
-        ["1", qwen, "5-10B", "2024-09-16", "14", "47,329", "28,703", "1.65", "38", "True", "False"],
-        ["2", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "33", "True", "False"],
-        ["3", qwen, "5-10B", "2024-09-16", "60", "787,138", "61,168", "12.9", "32", "True", "False"],
+        # fewer pool curves reach the later days (n_models), all above min_pool 20; no flag
+        ["0", qwen, "5-10B", "2024-09-16", "7", "5,952", "5,952", "1", "39", "True", "False", "None"],
+        ["1", qwen, "5-10B", "2024-09-16", "14", "47,329", "28,703", "1.65", "38", "True", "False", "None"],
+        ["2", qwen, "5-10B", "2024-09-16", "30", "158,277", "61,168", "2.59", "33", "True", "False", "None"],
+        ["3", qwen, "5-10B", "2024-09-16", "60", "787,138", "61,168", "12.9", "32", "True", "False", "None"],
         ["4", qwen, "5-10B", "2024-09-16", "90", "2,648,229", "72,019", "36.8", "31", "True",
-         "False"],
+         "False", "None"],
         ["0", qwen, "5-10B", "2024-09-16", "155", "5,842,118", "104,054", "56.1", "26", "True",
-         "False"],
+         "False", "None"],
     ]  # fmt: skip
 
 

@@ -425,7 +425,7 @@ def test_other_size_schemes_rank_and_quote_alike(
     if scheme == "custom":
         assert outputs[0].splitlines()[1] == (
             '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,155401.0,'
-            "325.03072052303395,38,True,False"
+            "325.03072052303395,38,True,False,spike 2024-10-02"  # the 30-day count jumped x10+
         )
 
 
@@ -447,5 +447,5 @@ def test_a_store_without_scores_caches_an_empty_leaderboard(
     assert fast.code == 0 and "Top models by RAM at day 30" in fast.out
     assert cli("--db", db, "top").out == (
         "rank,model_id,size_class,release_date,day,cumulative_downloads,baseline,ram,n_models,"
-        "in_pool,thin\n"
+        "in_pool,thin,flags\n"
     )
