@@ -1,7 +1,7 @@
 """Read a long panel of download counts (CSV, CSV.gz or Parquet), validating every row.
 
 A panel is ``model_id,date`` plus any of ``downloads_all_time, downloads_30d, created_at,
-params_b``.  The whole file is checked before anything is returned, so an import is
+params_b, pipeline_tag``.  The whole file is checked before anything is returned, so an import is
 all-or-nothing; the first bad line is named in the error.
 """
 
@@ -18,7 +18,8 @@ from ram.errors import BadPanel
 
 REQUIRED = ("model_id", "date")
 COUNTS = ("downloads_all_time", "downloads_30d")
-OPTIONAL = (*COUNTS, "created_at", "params_b")
+OPTIONAL = (*COUNTS, "created_at", "params_b", "pipeline_tag")
+_TAG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # a Hub pipeline tag: text-generation, image-text-to-text
 REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _INT = r"^\+?\d+(?:\.0*)?$"
@@ -31,7 +32,7 @@ class Panel:
     """A validated panel: one observation per row and one row of facts per model."""
 
     observations: pd.DataFrame  # model_id, obs_date, downloads_all_time, downloads_30d
-    models: pd.DataFrame  # model_id, created_at, params_b_reported
+    models: pd.DataFrame  # model_id, created_at, params_b_reported, pipeline_tag
     path: Path
 
     @property
@@ -140,6 +141,13 @@ def read_panel(path: str | Path) -> Panel:
             text.notna() & ~((params > 0) & (params < float("inf"))).fillna(False),
             "params_b {value[params_b]!r} is not a number > 0",
         )
+    tags = None
+    if "pipeline_tag" in raw.columns:
+        tags = raw["pipeline_tag"]
+        check(
+            tags.notna() & ~tags.str.fullmatch(_TAG).fillna(False),
+            "pipeline_tag {value[pipeline_tag]!r} is not a Hub pipeline tag (text-generation, ...)",
+        )
     if not bad:
         dup = pd.DataFrame({"m": ids, "d": parsed_dates}).duplicated(keep="first")
         check(dup, "model_id and date repeat an earlier line")
@@ -161,6 +169,7 @@ def read_panel(path: str | Path) -> Panel:
     facts = pd.DataFrame({"model_id": obs["model_id"]})
     facts["created_at"] = created if created is not None else pd.NaT
     facts["params_b_reported"] = params if params is not None else float("nan")
+    facts["pipeline_tag"] = tags if tags is not None else None
     # The last non-empty value a model's rows give is its fact.
     models = facts.groupby("model_id", sort=True).last().reset_index()
     return Panel(observations=obs, models=models, path=p)

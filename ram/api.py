@@ -65,6 +65,10 @@ def import_panel(
         "rows": len(obs),
         "tracked": int(resolved.tracked.sum()),
     }
+    unvetted = resolved[resolved["tracked_reason"] == catalog.UNVETTED_IMPORT]
+    if len(unvetted):
+        run.details["untracked_without_tag"] = len(unvetted)
+        run.details["untracked_orgs"] = sorted(set(unvetted["org"]), key=str.lower)
     if progress:
         progress(f"writing {len(obs):,} observations of {len(models):,} models")
     with Store.open(db, wait=cfg.storage.lock_wait_seconds) as store:

@@ -200,6 +200,11 @@ def resolve_release(
     return (created, "created_at") if created is not None else (None, None)
 
 
+# An imported repo nothing vouches for as an LLM: no catalog entry, no tracked org, no tag.
+UNVETTED_IMPORT = (
+    "imported without a pipeline tag from an org outside the catalog and tracking.orgs: "
+    "list the org under tracking.orgs or the repo under tracking.include to track it"
+)
 SUSPECT_SHARE = 0.2
 SUSPECT_COLUMNS = [
     "model_id", "size_class", "params_b", "params_source", "name_params_b", "weights_params_b",
@@ -299,6 +304,9 @@ def track_decision(
     if via in ("import", "archive", "discovered") and t.use_catalog and org in cat.orgs and old:
         return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
     if via == "import":
+        known_org = org.lower() in (orgs if orgs is not None else _lower(tracked_orgs(cfg)))
+        if not known_org and not tag:
+            return False, UNVETTED_IMPORT
         if params_b is None:
             return False, "size unknown: give params_b in the panel or tracking.params_b in config"
         return True, "imported"

@@ -95,6 +95,16 @@ def import_panel(
         f"({run.new_models:,} new, {run.details.get('tracked', 0):,} tracked) "
         f"from {file} as {run.source} into {STATE.db_path}"
     )
+    unvetted = run.details.get("untracked_without_tag", 0)
+    if unvetted:
+        orgs = list(run.details.get("untracked_orgs", []))
+        shown = ", ".join(orgs[:5]) + (f" and {len(orgs) - 5} more" if len(orgs) > 5 else "")
+        print(
+            f"{unvetted:,} imported models are not tracked: the panel gives no pipeline tag and "
+            f"their orgs ({shown}) are outside the catalog and tracking.orgs; list the orgs "
+            "under tracking.orgs (or the repos under tracking.include) to track them",
+            file=sys.stderr,
+        )
     score_cache.refresh(STATE.cfg, STATE.db_path)
 
 

@@ -116,11 +116,24 @@ def example_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(tmp_path_factory.mktemp("example"), EXAMPLE / "panel.csv")
 
 
+# The worked example's panel carries no pipeline tags and its orgs are in no catalog: nothing in
+# it is tracked unless config lists its orgs (the spec's pool is every sized model of a class).
+EXAMPLE_ORGS = dict.fromkeys(("org0", "org1", "org2", "org3", "orgr", "orgw", "orgx"), "other")
+EXAMPLE_TRACKING = (
+    "tracking:\n  orgs: {" + ", ".join(f"{o}: {r}" for o, r in EXAMPLE_ORGS.items()) + "}\n"
+)
+
+
 @pytest.fixture
 def example_db(example_db_master: Path, tmp_path: Path) -> Path:
-    """A private copy of the store built from RAM_SPEC's worked example."""
+    """A private copy of the store built from RAM_SPEC's worked example, and a config.yaml in
+    the working directory that tracks its orgs (``EXAMPLE_TRACKING``) unless another fixture
+    wrote one (it then lists ``EXAMPLE_ORGS`` itself)."""
     db = tmp_path / "example.duckdb"
     shutil.copy(example_db_master, db)
+    config = tmp_path / "config.yaml"
+    if not config.exists():
+        config.write_text(EXAMPLE_TRACKING)
     return db
 
 

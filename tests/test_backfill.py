@@ -357,7 +357,8 @@ def test_models_the_store_tracks_are_kept_and_keep_how_they_came_in(
 ) -> None:
     panel = tmp_path / "panel.csv"
     panel.write_text(
-        "model_id,date,downloads_30d,params_b\nsomeone/Qwen3-8B-finetune,2025-02-01,40,8\n"
+        "model_id,date,downloads_30d,params_b,pipeline_tag\n"
+        "someone/Qwen3-8B-finetune,2025-02-01,40,8,text-generation\n"
     )
     db = tmp_path / "s.duckdb"
     assert cli("--config", cfg, "--db", db, "import", "panel", panel).code == 0

@@ -154,7 +154,7 @@ def test_tracking_policy() -> None:
             None,
             None,
             None,
-            None,
+            "text-generation",  # newlab/Chat-7B: a tagged import from an unknown org
             None,
             "text-generation",
             "text-generation",
@@ -177,7 +177,11 @@ def test_tracking_policy() -> None:
         "someone/Model-7B-GGUF": r"rejected: name matches (?:^|[-_/.])(?:gguf|mlx|mlc|onnx|awq|gptq|exl2|quantized)(?:$|[-_/.])",
         "meta-llama/Llama-Guard-3-8B": "rejected: name matches guard",
         "newlab/Chat-7B": "imported",
-        "newlab/mystery": "size unknown: give params_b in the panel or tracking.params_b in config",
+        # untagged, and its org is neither in the catalog nor in tracking.orgs (issue 12)
+        "newlab/mystery": (
+            "imported without a pipeline tag from an org outside the catalog and tracking.orgs: "
+            "list the org under tracking.orgs or the repo under tracking.include to track it"
+        ),
         "Qwen/Qwen9-7B": "new release of tracked org Qwen",
         "Qwen/Qwen9-7B-embed": r"rejected: name matches (?:^|[-_/.])(?:embed|embedding|embeddings|rerank|reranker)(?:$|[-_/.])",
         "Qwen/Qwen9-Audio-7B": "rejected: pipeline tag audio-text-to-text",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import EXAMPLE, CliRunner
+from tests.conftest import EXAMPLE, EXAMPLE_TRACKING, CliRunner
 
 
 def _compare(out: str, expected: Path) -> None:
@@ -51,9 +51,18 @@ def _compare(out: str, expected: Path) -> None:
 @pytest.mark.parametrize("method", ["cutoff", "median"])
 def test_scores_reproduce_the_golden_example(cli: CliRunner, tmp_path: Path, method: str) -> None:
     db = tmp_path / "g.duckdb"
+    bare = cli("--db", tmp_path / "bare.duckdb", "import", "panel", EXAMPLE / "panel.csv")
+    # Untagged repos of orgs outside the catalog and tracking.orgs: none tracked, and it says so.
+    assert "(15 new, 0 tracked)" in bare.out
+    assert bare.err.splitlines()[-1].startswith(
+        "15 imported models are not tracked: the panel gives no pipeline tag and their orgs "
+        "(org0, org1, org2, org3, orgr and 2 more) are outside the catalog and tracking.orgs"
+    )
+    (tmp_path / "config.yaml").write_text(EXAMPLE_TRACKING)
     imported = cli("--db", db, "import", "panel", EXAMPLE / "panel.csv")
     assert imported.code == 0, imported.err
     assert "2,606 observations of 15 models" in imported.out
+    assert "(15 new, 14 tracked)" in imported.out  # orgx/mystery has no size
 
     r = cli("--db", db, "scores", "--format", "csv", "--method", method)
 
@@ -263,8 +272,8 @@ def test_top_leaves_thin_and_untracked_rows_out_and_says_why(
     assert notes[0].startswith("left out ") and "on thin baselines" in notes[0]
     assert "untracked model" in notes[0] and "--all shows them" in notes[0]
     assert "no leaderboard for 100-250B: 7 tracked curves reach day 30, fewer than 10" in notes
-    assert "no leaderboard for <1B: 9 tracked curves reach day 30, fewer than 10" in notes
-    assert any(n.startswith("no leaderboard for 10-50B: its baseline rests on 19") for n in notes)
+    assert "no leaderboard for <1B: 6 tracked curves reach day 30, fewer than 10" in notes
+    assert any(n.startswith("no leaderboard for 10-50B: its baseline rests on 17") for n in notes)
     thin_rows = json.loads(thin.out)["rows"]
     assert {r["size_class"] for r in thin_rows} > {"1-5B", "5-10B"}
     assert any(r["thin"] for r in thin_rows) and all(r["in_pool"] for r in thin_rows)
@@ -286,7 +295,7 @@ def test_min_pool_sets_when_a_baseline_is_thin(
     """The example's 5-10B baseline rests on 14 curves at day 30: thin under the default
     min_pool (20), not under min_pool 14."""
     assert json.loads(cli("--db", example_db, "top", "--format", "json").out)["rows"] == []
-    (tmp_path / "config.yaml").write_text("ram:\n  min_pool: 14\n")
+    (tmp_path / "config.yaml").write_text(EXAMPLE_TRACKING + "ram:\n  min_pool: 14\n")
 
     rows = json.loads(cli("--db", example_db, "top", "--format", "json").out)["rows"]
 

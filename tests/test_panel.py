@@ -114,3 +114,18 @@ def test_not_a_panel_at_all(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(BadPanel, match="no rows"):
         read_panel(_write(tmp_path, ""))
+
+
+def test_a_pipeline_tag_column_is_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "tags.csv"
+    path.write_text(
+        "model_id,date,downloads_all_time,pipeline_tag\n"
+        "a/b-7B,2025-01-01,1,text-generation\na/b-7B,2025-01-02,2,\nc/d,2025-01-01,3,\n"
+    )
+    models = read_panel(path).models.set_index("model_id")
+    assert models.loc["a/b-7B", "pipeline_tag"] == "text-generation"  # the last non-empty
+    assert pd.isna(models.loc["c/d", "pipeline_tag"])
+
+    path.write_text("model_id,date,downloads_all_time,pipeline_tag\na/b,2025-01-01,1,Text Gen\n")
+    with pytest.raises(BadPanel, match="line 2: pipeline_tag 'Text Gen' is not a Hub pipeline"):
+        read_panel(path)

@@ -18,7 +18,7 @@ import pytest
 
 from ram import api, score_cache
 from ram.config import Config, load_config
-from tests.conftest import ROOT, CliRunner, Result
+from tests.conftest import EXAMPLE_TRACKING, ROOT, CliRunner, Result
 
 CASES = [
     [],
@@ -155,11 +155,11 @@ def test_import_writes_the_cache(cli: CliRunner, tmp_path: Path) -> None:
 def _write_panel(path: Path) -> Path:
     """Two new 7B models, alike and far ahead of all others: their RAM ties at every day."""
     released = dt.date(2025, 8, 1)
-    lines = ["model_id,date,downloads_all_time,created_at,params_b"]
+    lines = ["model_id,date,downloads_all_time,created_at,params_b,pipeline_tag"]
     for model in ("org9/rocket-7B", "org8/rocket-7B"):
         for k in range(1, 41):
             day = released + dt.timedelta(days=k)
-            lines.append(f"{model},{day},{k * 10_000_000},2025-08-01T00:00:00Z,7")
+            lines.append(f"{model},{day},{k * 10_000_000},2025-08-01T00:00:00Z,7,text-generation")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -199,7 +199,7 @@ def test_a_config_change_invalidates_the_cache(
     cli: CliRunner, example_db: Path, tmp_path: Path, analyse_calls: list[dict[str, Any]]
 ) -> None:
     cli("--db", example_db, "top")
-    (tmp_path / "config.yaml").write_text("tracking:\n  exclude: [org0/model-0-7B]\n")
+    (tmp_path / "config.yaml").write_text(EXAMPLE_TRACKING + "  exclude: [org0/model-0-7B]\n")
     analyse_calls.clear()
 
     r = cli("--db", example_db, "top", "--limit", "2", "--include-thin")
@@ -213,9 +213,9 @@ def test_a_config_change_invalidates_the_cache(
 
 def test_a_setting_outside_scoring_keeps_the_cache(example_db: Path, tmp_path: Path) -> None:
     before = _key(example_db)
-    (tmp_path / "config.yaml").write_text("charts:\n  default_models: 3\n")
+    (tmp_path / "config.yaml").write_text(EXAMPLE_TRACKING + "charts:\n  default_models: 3\n")
     assert _key(example_db) == before
-    (tmp_path / "config.yaml").write_text("ram:\n  top_n: 5\n")
+    (tmp_path / "config.yaml").write_text(EXAMPLE_TRACKING + "ram:\n  top_n: 5\n")
     assert _key(example_db) != before
 
 
@@ -425,7 +425,7 @@ def test_other_size_schemes_rank_and_quote_alike(
     if scheme == "custom":
         assert outputs[0].splitlines()[1] == (
             '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,155401.0,'
-            "325.03072052303395,38,True,False,spike 2024-10-02"  # the 30-day count jumped x10+
+            "325.03072052303395,34,True,False,spike 2024-10-02"  # the 30-day count jumped x10+
         )
 
 

@@ -124,10 +124,14 @@ def write_panel(
     ids = [f"{org}{m % 40}/model-{m}-7B" for m in range(n_models)]
     if star is not None:
         ids[0] = star
-    lines = ["model_id,date,downloads_all_time,created_at,params_b"]
+    # A pipeline tag: repos of orgs outside the catalog and tracking.orgs need one to be tracked.
+    lines = ["model_id,date,downloads_all_time,created_at,params_b,pipeline_tag"]
     for m, model_id in enumerate(ids):
         per_day = 50_000_000 if model_id == star else 100 + (m * 37) % 900
-        lines.extend(f"{model_id},{d},{per_day * (i + 1)},{created},7" for i, d in enumerate(days))
+        lines.extend(
+            f"{model_id},{d},{per_day * (i + 1)},{created},7,text-generation"
+            for i, d in enumerate(days)
+        )
     path.write_text("\n".join(lines) + "\n")
     return n_models * n_days
 

@@ -20,7 +20,7 @@ import yaml
 
 import ram.store
 from ram.store import Store
-from tests.conftest import CliRunner
+from tests.conftest import EXAMPLE_ORGS, CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
 from tests.reliability.support import (
@@ -78,7 +78,8 @@ def test_twenty_reads_during_a_write_see_before_or_after(
     figure: Figure,
 ) -> None:
     cfg = tmp_path / "config.yaml"
-    tracking = {"use_catalog": False, "orgs": {"Star": "us"}, "min_downloads": None}
+    orgs = {"Star": "us", **EXAMPLE_ORGS}  # the example's orgs stay tracked
+    tracking = {"use_catalog": False, "orgs": orgs, "min_downloads": None}
     cfg.write_text(yaml.safe_dump({"tracking": tracking}))
     top = ("--db", example_db, "--config", cfg, *TOP)
     args: tuple[str | Path, ...]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import ram.store
-from tests.conftest import CliRunner, Result
+from tests.conftest import EXAMPLE_ORGS, CliRunner, Result
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
 from tests.reliability.support import (
@@ -47,7 +47,7 @@ def live(hub_client: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
             pipeline_tag="text-generation",
             safetensors=SEVEN_B,
         )
-        orgs = dict.fromkeys(["Alpha", "Beta", "Gamma", "Evil", "Down"], "us")
+        orgs = {**dict.fromkeys(["Alpha", "Beta", "Gamma", "Evil", "Down"], "us"), **EXAMPLE_ORGS}
         tracking = {"use_catalog": False, "orgs": orgs, "min_downloads": None}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump({"tracking": tracking}))
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
