@@ -309,8 +309,11 @@ def status(fmt: FormatOption = None) -> None:
             if isinstance(text, str):
                 with contextlib.suppress(ValueError):
                     run["details"] = json.loads(text)
+        latest = st.latest_obs.isoformat() if st.latest_obs is not None else None
         payload = {
-            **{k: str(v) if v is not None else None for k, v in meta.items()},
+            "db": str(st.db),
+            "latest_observation": latest,
+            **{k: int(v) for k, v in st.counts.items()},  # counts are numbers, not text
             "runs": run_rows,
             "freshness": records(st.freshness),
             "flags": records(st.flags),

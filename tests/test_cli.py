@@ -318,3 +318,16 @@ def test_a_method_other_than_the_frozen_baselines_is_refused(
         "drop --method, or freeze a median baseline (ram baseline --method median --freeze NAME)"
     )
     assert same.code == 0, same.err
+
+
+def test_status_json_gives_counts_as_numbers_and_details_as_objects(
+    cli: CliRunner, example_db: Path
+) -> None:
+    """Issue 14: counts came as strings and each run's details as JSON text inside JSON."""
+    payload = json.loads(cli("--db", example_db, "status", "--format", "json").out)
+
+    assert payload["observations"] == 2606 and payload["models"] == 15
+    assert payload["baseline_versions"] == 0
+    assert payload["latest_observation"] == "2026-03-01"
+    (run,) = payload["runs"]
+    assert run["details"]["rows"] == 2606
