@@ -38,7 +38,7 @@ def snapshot(latency: float) -> dict[str, Any]:
 
     from ram import catalog as cat
     from ram.config import Config
-    from ram.snapshot import run_snapshot
+    from ram.pipeline.snapshot import run_snapshot
 
     cfg = Config()
     with FakeHub(latency=latency) as hub, tempfile.TemporaryDirectory() as tmp:

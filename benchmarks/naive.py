@@ -2,7 +2,7 @@
 
 One ``groupby`` pass over models with ``np.interp`` for each curve, then long frames for the
 top-N cutoff and the milestone scores.  Written to be obviously correct, not slow: it follows
-RAM_SPEC §2-§4 rule by rule, and ``check_agreement`` proves it equals ``ram.metric`` before any
+RAM_SPEC §2-§4 rule by rule, and ``check_agreement`` proves it equals ``ram.metric.formula`` before
 timing is trusted.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ram.metric import DEFAULT_MILESTONES, RamResult
+from ram.metric.formula import DEFAULT_MILESTONES, RamResult
 
 WINDOW_DAYS = 30
 

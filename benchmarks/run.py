@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from benchmarks.naive import Mismatch, check_agreement, naive_ram
 from benchmarks.synth import generate
-from ram import metric
+from ram.metric import formula
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"speedup": 20.0, "requests_per_1000": 50.0, "cli_vs_floor": 3.0}
@@ -45,7 +45,7 @@ def metric_speedup(n_models: int, naive_runs: int, project_runs: int) -> dict[st
     out: dict[str, Any] = {"n_models": n_models, "obs_rows": panel.rows}
     try:
         reference = naive_ram(panel.obs, panel.models)
-        out["agreement"] = check_agreement(metric.compute(panel.obs, panel.models), reference)
+        out["agreement"] = check_agreement(formula.compute(panel.obs, panel.models), reference)
     except Mismatch as exc:
         return {**out, "speedup": None, "speedup_cpu": None, "mismatch": str(exc)}
     wall: dict[str, list[float]] = {"naive": [], "project": []}
@@ -59,7 +59,7 @@ def metric_speedup(n_models: int, naive_runs: int, project_runs: int) -> dict[st
             if name == "naive":
                 naive_ram(panel.obs, panel.models)
             else:
-                metric.compute(panel.obs, panel.models).scores()
+                formula.compute(panel.obs, panel.models).scores()
             w1, c1 = _clock()
             wall[name].append(w1 - w0)
             cpu[name].append(c1 - c0)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.synth import generate
-from ram import metric
+from ram.metric import formula
 
 
 def _status_mb(field: str) -> float | None:
@@ -45,19 +45,19 @@ def _reset_peak() -> bool:
 def run_once(obs: pd.DataFrame, models: pd.DataFrame) -> tuple[float, float]:
     """Wall and CPU seconds of curves + baselines of every class + scores at every milestone."""
     wall, cpu = time.perf_counter(), time.process_time()
-    metric.compute(obs, models).scores()
+    formula.compute(obs, models).scores()
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def phases(obs: pd.DataFrame, models: pd.DataFrame) -> dict[str, float]:
     """The same computation through the public steps ``compute`` chains, timed one by one."""
-    params = metric.RamParams()
+    params = formula.RamParams()
     t0 = time.perf_counter()
-    curves = metric.build_curves(obs, models, None, params.max_gap_days, params.max_day)
+    curves = formula.build_curves(obs, models, None, params.max_gap_days, params.max_day)
     t1 = time.perf_counter()
-    baselines = metric.compute_baselines(curves, models, params.method, params.top_n)
+    baselines = formula.compute_baselines(curves, models, params.method, params.top_n)
     t2 = time.perf_counter()
-    metric.score(curves, models, baselines, params.milestones)
+    formula.score(curves, models, baselines, params.milestones)
     t3 = time.perf_counter()
     steps = {"curves": t1 - t0, "baselines": t2 - t1, "scores": t3 - t2}
     return {name: round(seconds, 3) for name, seconds in steps.items()}

@@ -1,4 +1,4 @@
-"""The library API behind the CLI, charts, report and notebooks: store + catalog + metric.
+"""The library API behind the CLI, charts, report and notebooks: store + catalog + formula.
 
 Every function returns data (DataFrames, dataclasses); rendering happens at the edge.
 """
@@ -6,9 +6,8 @@ Every function returns data (DataFrames, dataclasses); rendering happens at the 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,90 +15,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ram import catalog, leaderboard, metric, quality
+from ram import catalog
 from ram.config import Config
-from ram.errors import BadInput, EmptyStore, UnknownModel, UnknownSizeClass
-from ram.store import RunRecord, Store
+from ram.errors import BadInput, EmptyStore, unknown_model, unknown_size_class
+from ram.metric import formula, leaderboard, quality
+from ram.store.database import Store
 
-SCORE_CSV_COLUMNS = [*metric.SCORE_COLUMNS, "flags"]
+SCORE_CSV_COLUMNS = [*formula.SCORE_COLUMNS, "flags"]
 MODEL_CSV_COLUMNS = [
     "model_id", "org", "size_class", "params_b", "params_source", "release_date",
     "release_source", "region", "tracked",
 ]  # fmt: skip
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-# -- writing -------------------------------------------------------------------------------
-
-
-def import_panel(
-    cfg: Config,
-    db: Path,
-    path: str | Path,
-    source: str | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> RunRecord:
-    """Validate a panel file completely, then write all of it in one transaction (or nothing)."""
-    from collectors.panel import read_panel
-
-    started = now_utc()
-    if progress:
-        progress(f"reading {path}")
-    panel = read_panel(path)
-    src = f"panel:{source}" if source else panel.source
-    obs = panel.observations.assign(source=src)
-    obs["observed_at"] = pd.NaT
-    span = obs.groupby("model_id")["obs_date"].agg(["min", "max"])
-    max30 = obs.groupby("model_id")["downloads_30d"].max()
-    models = panel.models.assign(via="import")
-    models["first_seen"] = models["model_id"].map(span["min"])
-    models["last_seen"] = models["model_id"].map(span["max"])
-    models["downloads_30d_max"] = models["model_id"].map(max30)
-    resolved = catalog.resolve(models, cfg)
-    run = RunRecord(kind="import", source=src, started_at=started, models=len(models))
-    run.details = {
-        "file": str(panel.path),
-        "rows": len(obs),
-        "tracked": int(resolved.tracked.sum()),
-    }
-    unvetted = resolved[resolved["tracked_reason"] == catalog.UNVETTED_IMPORT]
-    if len(unvetted):
-        run.details["untracked_without_tag"] = len(unvetted)
-        run.details["untracked_orgs"] = sorted(set(unvetted["org"]), key=str.lower)
-    if progress:
-        progress(f"writing {len(obs):,} observations of {len(models):,} models")
-    with Store.open(db, wait=cfg.storage.lock_wait_seconds) as store:
-        keep_existing = store.models().set_index("model_id")
-        # An import never downgrades how a model came in (catalog, discovered, ...).
-        prior_via = resolved["model_id"].map(keep_existing["via"]) if len(keep_existing) else None
-        if prior_via is not None:
-            resolved["via"] = prior_via.fillna(resolved["via"])
-        run.finished_at = now_utc()
-        store.save(run, resolved.drop(columns=["downloads_30d_max"]), obs)
-    return run
-
-
 # -- reading -------------------------------------------------------------------------------
-
-
-def load_models(store: Store, cfg: Config) -> pd.DataFrame:
-    """Stored models resolved with the current config, plus observation statistics."""
-    raw = store.models()
-    if raw.empty:
-        return catalog.resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)
-    stats = store.observation_stats()
-    merged = raw.merge(stats, on="model_id", how="left")
-    return catalog.resolve(merged, cfg)
 
 
 @dataclass
 class Analysis:
     """One RAM computation with everything needed to label its output."""
 
-    result: metric.RamResult
+    result: formula.RamResult
     models: pd.DataFrame  # resolved models (all stored ones), with size_class for this baseline
     as_of: dt.date
     method: str
@@ -124,10 +60,7 @@ class Analysis:
 
 
 def _source_label(store: Store) -> str:
-    rows = store.con.execute(
-        "SELECT source, count(*) FROM observations GROUP BY source ORDER BY 2 DESC"
-    ).fetchall()
-    names = [str(r[0]) for r in rows]
+    names = [source for source, _ in store.source_counts()]
     shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
     return f"Hugging Face download counts ({shown})"
 
@@ -147,7 +80,7 @@ def analyse(
             raise EmptyStore(
                 f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"
             )
-        models = load_models(store, cfg)
+        models = catalog.load_models(store, cfg)
         source = _source_label(store)
         frozen = info = None
         if baseline:
@@ -167,8 +100,8 @@ def analyse(
         )
         top_n = info["top_n"]
         chosen_method = info["method"]
-        models["size_class"] = [metric.size_class_of(p, scheme) for p in models["params_b"]]
-    params = metric.RamParams(
+        models["size_class"] = [formula.size_class_of(p, scheme) for p in models["params_b"]]
+    params = formula.RamParams(
         method=chosen_method,
         top_n=top_n,
         max_gap_days=cfg.ram.max_gap_days,
@@ -187,7 +120,7 @@ def analyse(
     )
     if as_of is None:
         as_of = pd.Timestamp(obs["obs_date"].max()).date()
-    result = metric.compute(obs, metric_models, params, as_of=as_of, baselines=frozen)
+    result = formula.compute(obs, metric_models, params, as_of=as_of, baselines=frozen)
     label = (
         f"frozen {baseline} ({chosen_method}, top {top_n}, as of {info['as_of']})"
         if info is not None
@@ -198,27 +131,19 @@ def analyse(
 
 def check_size_class(an: Analysis, size_class: str | None) -> None:
     if size_class is not None and size_class not in an.size_classes:
-        raise UnknownSizeClass(
-            f"unknown size class {size_class!r}; use one of: {', '.join(an.size_classes)}"
-        )
+        raise unknown_size_class(size_class, an.size_classes)
 
 
 def _known_model(models: pd.DataFrame, model_id: str) -> pd.Series:
     hit = models[models["model_id"] == model_id]
     if hit.empty:
-        lower = {m.lower(): m for m in models["model_id"]}
-        if model_id.lower() in lower:
-            hint = f"; did you mean {lower[model_id.lower()]}?"
-        else:
-            close = difflib.get_close_matches(model_id, list(models["model_id"]), n=1)
-            hint = f"; did you mean {close[0]}?" if close else "; list models with: ram models"
-        raise UnknownModel(f"unknown model {model_id!r}{hint}")
+        raise unknown_model(model_id, list(models["model_id"]))
     return hit.iloc[0]
 
 
 def _with_dates(frame: pd.DataFrame, flags: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score rows as output: release dates as dates, and the data-quality ``flags`` dated
-    inside each row's stretch of curve (``ram.quality``)."""
+    inside each row's stretch of curve (``ram.metric.quality``)."""
     out = frame.copy()
     out["flags"] = quality.flag_scores(out, flags)
     out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
@@ -238,29 +163,8 @@ class Leaderboard:
     notes: list[str]
 
 
-def support_of(result: metric.RamResult, classes: Sequence[str]) -> leaderboard.Support:
-    """Day-by-day pool support and baseline definedness of each of ``classes``."""
-    params = result.params
-    max_day = params.max_day
-    curves: dict[str, list[int]] = {}
-    defined: dict[str, list[bool]] = {}
-    sup, base = result.support, result.baselines
-    for label in classes:
-        counts = [0] * max_day
-        rows = sup[sup["size_class"] == label]
-        for day, n in zip(rows["day"].tolist(), rows["n_models"].tolist(), strict=True):
-            if 1 <= day <= max_day:
-                counts[day - 1] = int(n)
-        flags = [False] * max_day
-        for day in base.loc[base["size_class"] == label, "day"].tolist():
-            if 1 <= day <= max_day:
-                flags[day - 1] = True
-        curves[label], defined[label] = counts, flags
-    return leaderboard.Support(curves, defined, params.method, params.top_n, params.pool_floor)
-
-
 def rank(
-    result: metric.RamResult,
+    result: formula.RamResult,
     classes: Sequence[str],
     day: int | None = 30,
     size_class: str | None = None,
@@ -294,7 +198,7 @@ def rank(
         kept={str(k): int(v) for k, v in per_class.items()},
         thin_left_out=int((left["in_pool"] & left["thin"]).sum()),
         untracked_left_out=int((~left["in_pool"].astype(bool)).sum()),
-        support=support_of(result, classes),
+        support=leaderboard.support_of(result, classes),
         scope=scope,
     )
     return Leaderboard(out, notes)
@@ -350,12 +254,10 @@ def models_table(
     """The stored models with size, release date and where each came from; with ``suspect``,
     only those whose name size and weights size disagree (``catalog.suspect_sizes``)."""
     with Store.open(db, read_only=True) as store:
-        models = load_models(store, cfg)
+        models = catalog.load_models(store, cfg)
     labels = [label for label, _, _ in cfg.size_scheme()] + ["unknown"]
     if size_class is not None and size_class not in labels:
-        raise UnknownSizeClass(
-            f"unknown size class {size_class!r}; use one of: {', '.join(labels)}"
-        )
+        raise unknown_size_class(size_class, labels)
     if size_class:
         models = models[models["size_class"] == size_class]
     if org:

@@ -14,12 +14,15 @@ import math
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ram.config import Config
-from ram.metric import size_class_of
+from ram.metric.formula import size_class_of
+
+if TYPE_CHECKING:
+    from ram.store.database import Store
 
 CATALOG_DATE = dt.date(2026, 8, 17)  # commit 3cd80206 of Interconnects-AI/tracked-models
 CATALOG_SOURCE = "ATOM tracked-models catalog (Apache-2.0), 2026-08-17"
@@ -282,7 +285,10 @@ def track_decision(
     if str(stored_reason).startswith("renamed to "):
         return False, str(stored_reason)
     if via == "renamed" and stored_reason.startswith("renamed from "):
-        return True, stored_reason  # a tracked repo's new id (ram.snapshot): its history moved here
+        return (
+            True,
+            stored_reason,
+        )  # a tracked repo's new id (ram.pipeline.snapshot): its history moved here
     tag = _text(row.get("pipeline_tag"))
     in_catalog = t.use_catalog and mid in cat.model_ids
     if in_catalog:
@@ -360,3 +366,13 @@ def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     result["active_params_b"] = result["active_params_b"].astype("float64")
     result["tracked"] = result["tracked"].astype(bool)
     return result
+
+
+def load_models(store: Store, cfg: Config) -> pd.DataFrame:
+    """Stored models resolved with the current config, plus observation statistics."""
+    raw = store.models()
+    if raw.empty:
+        return resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)
+    stats = store.observation_stats()
+    merged = raw.merge(stats, on="model_id", how="left")
+    return resolve(merged, cfg)

@@ -58,7 +58,7 @@ class _Section(BaseModel):
 class Storage(_Section):
     db: str = "snapshots/ram.duckdb"
     # How long a write (snapshot, import, backfill) waits for other processes to let go of the
-    # file before it fails; readers make way for a waiting writer (ram.store.connect).
+    # file before it fails; readers make way for a waiting writer (ram.store.database.connect).
     lock_wait_seconds: Num = Field(default=60.0, ge=0, le=3600)
 
 
@@ -218,7 +218,7 @@ class Config(_Section):
 
     def size_scheme(self) -> tuple[tuple[str, float, float | None], ...]:
         """The configured size classes as ``(label, min, max)`` half-open ranges in billions."""
-        from ram.metric import COARSE_SCHEME, DEFAULT_SCHEME
+        from ram.metric.formula import COARSE_SCHEME, DEFAULT_SCHEME
 
         s = self.sizes.scheme
         if s == "default":

@@ -1,4 +1,4 @@
-"""The range of dates an observation can have: from the Hub's first year to today (UTC) + 1 day.
+"""The clock (UTC) and the dates an observation can have: the Hub's first year to today + 1.
 
 A count dated before the Hub existed or after today is a typo or a hostile file; accepted, it
 would become every output's "as of" date.
@@ -14,9 +14,14 @@ FIRST_DAY = dt.date(2016, 1, 1)
 SLACK = dt.timedelta(days=1)
 
 
+def now_utc() -> dt.datetime:
+    """The current time in UTC: what every run and observation is stamped with."""
+    return dt.datetime.now(dt.UTC)
+
+
 def last_day(today: dt.date | None = None) -> dt.date:
     """The latest date an observation may carry: today in UTC plus a day of slack."""
-    return (today or dt.datetime.now(dt.UTC).date()) + SLACK
+    return (today or now_utc().date()) + SLACK
 
 
 def date_problem(day: dt.date, today: dt.date | None = None) -> str | None:

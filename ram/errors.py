@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 
 class RamError(Exception):
     """Base of every error a user can cause or meet; ``exit_code`` is what the CLI exits with."""
@@ -61,3 +64,26 @@ class ExportError(RamError):
 
 class OutputError(RamError):
     """An output file (chart, report, CSV) could not be written; what was there is kept."""
+
+
+# -- messages used in more than one place: one wording each ----------------------------------
+
+
+def unknown_size_class(
+    name: str, known: Sequence[str], *, defined: bool = False
+) -> UnknownSizeClass:
+    """``--size-class NAME`` that is not one of ``known`` (``defined``: the scheme has it, but
+    no model is in it)."""
+    what = "no models in size class" if defined else "unknown size class"
+    return UnknownSizeClass(f"{what} {name!r}; use one of: {', '.join(known) or 'none'}")
+
+
+def unknown_model(model_id: str, known: Sequence[str]) -> UnknownModel:
+    """A model id that is not among ``known``, with the closest known id as a hint."""
+    lower = {m.lower(): m for m in known}
+    if model_id.lower() in lower:
+        hint = f"; did you mean {lower[model_id.lower()]}?"
+    else:
+        close = difflib.get_close_matches(model_id, list(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; list models with: ram models"
+    return UnknownModel(f"unknown model {model_id!r}{hint}")

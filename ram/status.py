@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from ram import catalog
 from ram.config import Config
-from ram.quality import observation_flags
-from ram.store import Store
+from ram.metric.quality import observation_flags
+from ram.store.database import Store
 
 FAILURE_RUNS = 5  # how many recent snapshot runs ``ram status`` looks back on for failures
 FAILURE_COLUMNS = ["target", "kind", "runs_failed", "last_failed", "error", "run_id"]
@@ -79,12 +80,7 @@ class SnapshotRun:
 
 def snapshot_runs(store: Store, limit: int = FAILURE_RUNS) -> list[SnapshotRun]:
     """The newest live snapshot runs, newest first."""
-    rows = store.con.execute(
-        "SELECT run_id, started_at, status, details FROM runs WHERE kind = 'snapshot' "
-        "ORDER BY started_at DESC LIMIT ?",
-        [limit],
-    ).fetchall()
-    return [SnapshotRun(str(r), s, str(st), _details(d)) for r, s, st, d in rows]
+    return [SnapshotRun(r, s, st, _details(d)) for r, s, st, d in store.snapshot_runs(limit)]
 
 
 def _details(text: Any) -> dict[str, Any]:
@@ -147,15 +143,13 @@ def _freshness(obs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
 
 def collect_status(cfg: Config, db: Path) -> Status:
     """Gather counts, the recent runs, per-org freshness, snapshot failures and quality flags."""
-    from ram.api import load_models
-
     with Store.open(db, read_only=True) as store:
         counts = store.counts()
         latest = store.latest_obs_date()
         runs = store.runs(10)
         snapshots = snapshot_runs(store)
         obs = store.observations()
-        models = load_models(store, cfg)
+        models = catalog.load_models(store, cfg)
     tracked = set(models.loc[models["tracked"], "model_id"])
     failed = failures(snapshots)
     fresh = _freshness(obs, failed)

@@ -17,8 +17,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ram import metric
-from ram.plots import ChartData
+from ram.charts.figures import ChartData
+from ram.metric import formula
 
 AS_OF = dt.date(2025, 6, 30)
 SOURCE = "synthetic test panel"
@@ -38,7 +38,7 @@ EVIL_MODEL = (EVIL, "evil", "other", "5-10B", 9.0, dt.date(2025, 2, 1), 10, True
 
 
 def frames(evil: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(observations, models) in the shapes ``metric.compute`` and ``ChartData`` take."""
+    """(observations, models) in the shapes ``formula.compute`` and ``ChartData`` take."""
     specs = [*MODELS, EVIL_MODEL] if evil else MODELS
     obs = []
     for model_id, _, _, _, _, release, rate, _, days in specs:
@@ -69,6 +69,6 @@ def chart_data(evil: bool = False, method: str = "cutoff") -> ChartData:
     three are not thin), with median baselines too."""
     obs, models = frames(evil)
     pool = models.assign(in_pool=models["tracked"])
-    params = metric.RamParams(method=method, top_n=2, min_pool=2)
-    result = metric.compute(obs, pool, params, as_of=AS_OF)
+    params = formula.RamParams(method=method, top_n=2, min_pool=2)
+    result = formula.compute(obs, pool, params, as_of=AS_OF)
     return ChartData.from_result(result, models, SOURCE)

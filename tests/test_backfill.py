@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ram.store import RunRecord, Store
+from ram.store.database import RunRecord, Store
 from tests.archive_fixtures import hub_stats_layout, model, snapshot_rows, write_archive
 from tests.conftest import CliRunner
 

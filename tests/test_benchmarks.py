@@ -11,7 +11,7 @@ from benchmarks import naive
 from benchmarks.naive import Mismatch, check_agreement, naive_ram
 from benchmarks.scale import measure
 from benchmarks.synth import CLASSES, Panel, generate
-from ram import metric
+from ram.metric import formula
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_generator_covers_the_hard_cases(panel: Panel) -> None:
 
 
 def test_naive_reference_equals_the_project_on_a_synthetic_panel(panel: Panel) -> None:
-    result = metric.compute(panel.obs, panel.models)
+    result = formula.compute(panel.obs, panel.models)
     reference = naive_ram(panel.obs, panel.models)
 
     agreement = check_agreement(result, reference)
@@ -77,7 +77,7 @@ def test_naive_reference_equals_the_project_on_a_synthetic_panel(panel: Panel) -
 
 
 def test_agreement_check_catches_a_wrong_baseline(panel: Panel) -> None:
-    result = metric.compute(panel.obs, panel.models)
+    result = formula.compute(panel.obs, panel.models)
     reference = naive_ram(panel.obs, panel.models)
     wrong = reference.baselines["baseline"].to_numpy(copy=True)
     wrong[0] *= 1.001

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -244,11 +247,11 @@ def test_debug_shows_the_traceback(cli: CliRunner, example_db: Path) -> None:
 
 
 def test_every_command_is_documented_with_an_example() -> None:
-    from ram.cli import _register_plugins
-    from ram.cli_common import app, import_app
+    from ram.cli.main import build_app
 
-    _register_plugins()
-    commands = [*app.registered_commands, *import_app.registered_commands]
+    app = build_app()
+    groups = [g.typer_instance for g in app.registered_groups if g.typer_instance is not None]
+    commands = [*app.registered_commands, *(c for g in groups for c in g.registered_commands)]
     assert len(commands) >= 7
     for command in commands:
         doc = command.callback.__doc__ or ""
@@ -331,3 +334,20 @@ def test_status_json_gives_counts_as_numbers_and_details_as_objects(
     assert payload["latest_observation"] == "2026-03-01"
     (run,) = payload["runs"]
     assert run["details"]["rows"] == 2606
+
+
+def test_the_library_api_is_importable_from_ram_and_cheap_to_import() -> None:
+    """``ram.__all__`` names the public API; each name resolves to what its module defines,
+    and ``import ram`` alone loads none of the heavy layers."""
+    probe = (
+        "import json, sys, ram\n"
+        "heavy = [m for m in ('pandas', 'ram.api', 'ram.store.database') if m in sys.modules]\n"
+        "print(json.dumps(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+    import ram
+
+    assert sorted(ram.__all__) == sorted(["__version__", *ram._EXPORTS])
+    for name, module in ram._EXPORTS.items():
+        assert getattr(ram, name) is getattr(importlib.import_module(module), name), name

@@ -1,4 +1,4 @@
-"""ram.curves: every input layout gives the same curves, and window-only points built in blocks
+"""ram.metric.curves: every input layout gives the same curves, and window-only points built in blocks
 of days equal a point-by-point reading of rule 3."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ram import curves
-from ram.curves import build_curves, window_points
+from ram.metric import curves
+from ram.metric.curves import build_curves, window_points
 from tests.test_metric import AS_OF, NAN, PROPS, R, curve_of, model_frame, obs_frame, panels
 
 GAPS = st.sampled_from([1, 7, 14, 15, 29, 30, 31, 60])

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ram.errors import BadInput, EmptyStore
-from ram.metric import (
+from ram.metric.formula import (
     COARSE_SCHEME,
     DEFAULT_SCHEME,
     SCORE_COLUMNS,

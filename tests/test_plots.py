@@ -13,10 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ram import chartdata as cd
-from ram import chartstyle as cs
-from ram import export, metric, plots
+from ram.charts import data as cd
+from ram.charts import export, figures
+from ram.charts import style as cs
 from ram.errors import BadInput, ExportError, UnknownModel, UnknownSizeClass
+from ram.metric import formula
 from tests.plot_fixtures import SOURCE, chart_data, frames
 
 NAN = np.nan
@@ -27,7 +28,7 @@ needs_browser = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def data() -> plots.ChartData:
+def data() -> figures.ChartData:
     return chart_data()
 
 
@@ -104,7 +105,7 @@ def test_collapse_groups_keeps_largest_and_sums_the_rest() -> None:
     }
 
 
-def test_model_table_fills_unknowns_and_orders_size_classes(data: plots.ChartData) -> None:
+def test_model_table_fills_unknowns_and_orders_size_classes(data: figures.ChartData) -> None:
     table = data.table()
     assert table.at["orgE/e-6B", "region"] == "unknown"
     assert table.at["orgB/mystery", "size_class"] == "unknown"
@@ -114,7 +115,7 @@ def test_model_table_fills_unknowns_and_orders_size_classes(data: plots.ChartDat
     assert list(bare.loc["x/y", ["org", "region", "size_class"]]) == ["x", "unknown", "unknown"]
 
 
-def test_recent_models_newest_tracked_first(data: plots.ChartData) -> None:
+def test_recent_models_newest_tracked_first(data: figures.ChartData) -> None:
     latest, table = data.result.latest(), data.table()
     assert cd.recent_models(latest, table, 3) == ["orgE/e-6B", "orgD/d-8B", "orgC/c-4B"]
     # e-6B's last scored day is 60, so it drops out at 61; the untracked fan never appears.
@@ -126,7 +127,7 @@ def test_recent_models_newest_tracked_first(data: plots.ChartData) -> None:
         cd.recent_models(latest, table, 0)
 
 
-def test_size_mix_shares_per_org(data: plots.ChartData) -> None:
+def test_size_mix_shares_per_org(data: figures.ChartData) -> None:
     curves = data.result.curves
     mix = cd.size_mix(list(curves.model_ids), cd.last_values(curves.values), data.table())
     rows = {(r.org, r.size_class): (r.downloads, r.share) for r in mix.itertuples()}
@@ -160,8 +161,8 @@ def test_labels_and_counts_format() -> None:
 # -- figures ---------------------------------------------------------------------------------
 
 
-def test_ram_curves_default_models_values_and_line_at_one(data: plots.ChartData) -> None:
-    fig = plots.ram_curves(data)
+def test_ram_curves_default_models_values_and_line_at_one(data: figures.ChartData) -> None:
+    fig = figures.ram_curves(data)
     # Sorted by latest RAM, best first; ties by id.  Untracked fan/f-3B is not a default.
     assert [t.name for t in fig.data] == [
         "orgA/a-7B", "orgA/a-3B", "orgB/b-2B", "orgD/d-8B", "orgC/c-4B", "orgE/e-6B",
@@ -180,20 +181,20 @@ def test_ram_curves_default_models_values_and_line_at_one(data: plots.ChartData)
     assert SOURCE in fig.layout.title.subtitle.text
 
 
-def test_ram_curves_chosen_models_and_log_axis(data: plots.ChartData) -> None:
-    fig = plots.ram_curves(data, ["orgB/b-2B", "orgB/mystery"], log_y=True)
+def test_ram_curves_chosen_models_and_log_axis(data: figures.ChartData) -> None:
+    fig = figures.ram_curves(data, ["orgB/b-2B", "orgB/mystery"], log_y=True)
     assert [t.name for t in fig.data] == ["orgB/b-2B"]
     assert fig.layout.yaxis.type == "log"
     notes = [a.text for a in fig.layout.annotations]
     assert "No RAM yet: orgB/mystery" in notes
     assert [a.y for a in fig.layout.annotations if "pace" in a.text] == [0]  # log10(1)
     with pytest.raises(UnknownModel):
-        plots.ram_curves(data, ["nobody/nothing"])
+        figures.ram_curves(data, ["nobody/nothing"])
     with pytest.raises(BadInput, match="in size class 1-5B, not 5-10B"):
-        plots.ram_curves(data, ["orgB/b-2B"], size_class="5-10B")
+        figures.ram_curves(data, ["orgB/b-2B"], size_class="5-10B")
     with pytest.raises(UnknownSizeClass):
-        plots.ram_curves(data, size_class="3B")
-    small = plots.ram_curves(data, size_class="1-5B")
+        figures.ram_curves(data, size_class="3B")
+    small = figures.ram_curves(data, size_class="1-5B")
     assert {t.name for t in small.data} == {"orgA/a-3B", "orgB/b-2B", "orgC/c-4B"}
 
 
@@ -201,20 +202,20 @@ def test_charts_of_a_store_with_nothing_scored() -> None:
     obs, models = frames()
     keep = models["model_id"] == "orgA/a-3B"  # alone in its class: no top-2, no baseline
     one = models[keep].assign(in_pool=True)
-    result = metric.compute(obs[obs["model_id"] == "orgA/a-3B"], one, metric.RamParams(top_n=2))
-    data = plots.ChartData.from_result(result, models[keep], SOURCE)
-    fig = plots.ram_curves(data)
+    result = formula.compute(obs[obs["model_id"] == "orgA/a-3B"], one, formula.RamParams(top_n=2))
+    data = figures.ChartData.from_result(result, models[keep], SOURCE)
+    fig = figures.ram_curves(data)
     assert list(fig.data) == []
     assert [a.text for a in fig.layout.annotations][-1] == "No RAM yet: no tracked model is scored"
     with pytest.raises(BadInput, match="no scored models yet"):
-        plots.cumulative(data)
-    assert trace(plots.calendar_region(data), "China").y[-1] == 180_000
+        figures.cumulative(data)
+    assert trace(figures.calendar_region(data), "China").y[-1] == 180_000
 
 
 def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
-    data: plots.ChartData,
+    data: figures.ChartData,
 ) -> None:
-    fig = plots.cumulative(data, ["orgC/c-4B"])
+    fig = figures.cumulative(data, ["orgC/c-4B"])
     # The median of the top 2 rests on one curve where only one of them is defined: thin
     # (min_pool 2), drawn dash-dotted and named so; legend order: baselines, chosen, top 2.
     assert [t.name for t in fig.data] == [
@@ -231,21 +232,21 @@ def test_cumulative_shows_class_top_faint_chosen_bold_and_baselines(
     assert y_at(trace(fig, "Top-2 cutoff"), 30) == 15_000
     assert y_at(trace(fig, "Top-2 median"), 30) == 22_500  # median of a-3B and b-2B
     assert "1-5B" in fig.layout.title.text
-    assert plots.cumulative(data, size_class="1-5B", log_y=True).layout.yaxis.type == "log"
-    default = plots.cumulative(data)  # class of the newest model, e-6B: 5-10B
+    assert figures.cumulative(data, size_class="1-5B", log_y=True).layout.yaxis.type == "log"
+    default = figures.cumulative(data)  # class of the newest model, e-6B: 5-10B
     assert [t.name for t in default.data][:3] == ["orgE/e-6B", "orgD/d-8B", "orgA/a-7B"]
 
 
 def test_cumulative_under_the_median_method_draws_one_baseline() -> None:
-    fig = plots.cumulative(chart_data(method="median"), ["orgC/c-4B"])
+    fig = figures.cumulative(chart_data(method="median"), ["orgC/c-4B"])
     names = [t.name for t in fig.data][-3:]
     assert names == ["orgC/c-4B", "Top-2 median", "Top-2 median (thin: under 2 curves)"]
     assert y_at(trace(fig, "Top-2 median"), 30) == 22_500
     assert trace(fig, "Top-2 median (thin: under 2 curves)").line.dash == "dot"
 
 
-def test_milestones_heatmap_cells(data: plots.ChartData) -> None:
-    fig = plots.milestones(data)
+def test_milestones_heatmap_cells(data: figures.ChartData) -> None:
+    fig = figures.milestones(data)
     (hm,) = fig.data
     assert list(hm.x) == [f"day {d}" for d in (7, 14, 30, 60, 90, 180, 365)]
     assert list(hm.y)[:2] == ["orgE/e-6B · 5-10B", "orgD/d-8B · 5-10B"]
@@ -255,12 +256,12 @@ def test_milestones_heatmap_cells(data: plots.ChartData) -> None:
     assert a_row == ["2.00", "2.00", "2.00", "2.00", "2.00", "", ""]
     assert hm.customdata[4][2] == pytest.approx(20 / 3)  # a-7B at day 30
     assert hm.z[5][0] == pytest.approx(np.log10(2))
-    picked = plots.milestones(data, ["orgC/c-4B"]).data[0]
+    picked = figures.milestones(data, ["orgC/c-4B"]).data[0]
     assert list(picked.y) == ["orgC/c-4B · 1-5B"]
 
 
-def test_calendar_region_sums_tracked_models(data: plots.ChartData) -> None:
-    fig = plots.calendar_region(data)
+def test_calendar_region_sums_tracked_models(data: figures.ChartData) -> None:
+    fig = figures.calendar_region(data)
     assert [t.name for t in fig.data] == ["China", "US", "EU", "Other", "Unknown"]
     day = np.datetime64("2025-02-10", "ns")
     # a-3B day 40 + a-7B day 26; b-2B day 9 + mystery day 9 (the untracked fan is left out).
@@ -272,28 +273,28 @@ def test_calendar_region_sums_tracked_models(data: plots.ChartData) -> None:
     assert trace(fig, "China").line.color == cs.REGION_COLORS["china"]
 
 
-def test_calendar_org_orders_by_final_total(data: plots.ChartData) -> None:
-    fig = plots.calendar_org(data, orgs=2)
+def test_calendar_org_orders_by_final_total(data: figures.ChartData) -> None:
+    fig = figures.calendar_org(data, orgs=2)
     assert [t.name for t in fig.data] == ["orgA", "orgB", cd.OTHER_ORGS]
     assert trace(fig, "orgA").y[-1] == 512_000
     assert trace(fig, cd.OTHER_ORGS).y[-1] == 27_000 + 12_100 + 3_000
     assert trace(fig, "orgA").line.color == cs.org_color("orgA")
 
 
-def test_monthly_region_and_org_are_stacked_flows(data: plots.ChartData) -> None:
-    fig = plots.monthly_region(data)
+def test_monthly_region_and_org_are_stacked_flows(data: figures.ChartData) -> None:
+    fig = figures.monthly_region(data)
     assert fig.layout.barmode == "stack"
     china = trace(fig, "China")
     assert y_at(china, np.datetime64("2025-01-01", "ns")) == 30_000 + 32_000
     assert y_at(china, np.datetime64("2025-02-01", "ns")) == 58_000 - 30_000 + 88_000 - 32_000
     assert sum(china.y) == 512_000
-    org = plots.monthly_org(data)
+    org = figures.monthly_org(data)
     assert [t.name for t in org.data] == ["orgA", "orgB", "orgD", "orgC", "orgE"]
     assert list(org.data[0].marker.opacity) == [1.0] * 6  # June ends on the as-of date
 
 
-def test_size_mix_bars(data: plots.ChartData) -> None:
-    fig = plots.size_mix(data)
+def test_size_mix_bars(data: figures.ChartData) -> None:
+    fig = figures.size_mix(data)
     assert [t.name for t in fig.data] == ["1-5B", "5-10B", "unknown"]
     one_to_five = trace(fig, "1-5B")
     assert list(one_to_five.y)[:2] == ["orgA · 512k", "orgB · 76k"]
@@ -301,20 +302,20 @@ def test_size_mix_bars(data: plots.ChartData) -> None:
     assert fig.layout.barmode == "stack"
 
 
-def test_kinds_registry_and_build_figure_options(data: plots.ChartData) -> None:
-    assert list(plots.KINDS) == [
+def test_kinds_registry_and_build_figure_options(data: figures.ChartData) -> None:
+    assert list(figures.KINDS) == [
         "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
         "monthly-region", "monthly-org", "size-mix",
     ]  # fmt: skip
-    assert all(fn.__doc__ and "CLI options:" in fn.__doc__ for fn in plots.KINDS.values())
-    fig = plots.build_figure("ram-curves", data, models=["orgC/c-4B"], log_y=True)
+    assert all(fn.__doc__ and "CLI options:" in fn.__doc__ for fn in figures.KINDS.values())
+    fig = figures.build_figure("ram-curves", data, models=["orgC/c-4B"], log_y=True)
     assert [t.name for t in fig.data] == ["orgC/c-4B"] and fig.layout.yaxis.type == "log"
     with pytest.raises(BadInput, match="unknown chart kind"):
-        plots.build_figure("pie", data)
+        figures.build_figure("pie", data)
     with pytest.raises(BadInput, match="--log-y does not apply to chart 'size-mix'"):
-        plots.build_figure("size-mix", data, log_y=True)
+        figures.build_figure("size-mix", data, log_y=True)
     with pytest.raises(BadInput, match="--model does not apply"):
-        plots.build_figure("monthly-org", data, models=["orgC/c-4B"])
+        figures.build_figure("monthly-org", data, models=["orgC/c-4B"])
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ def _script_sources(text: str) -> list[str]:
 
 
 def test_html_export_is_offline_full_page_or_fragment(tmp_path: Path) -> None:
-    fig = plots.calendar_region(chart_data())
+    fig = figures.calendar_region(chart_data())
     page = export.write_figure(fig, tmp_path / "c.html").read_text("utf-8")
     assert page.startswith("<!doctype html>") and "Plotly.newPlot" in page
     assert _script_sources(page) == [] and len(page) > 1_000_000  # plotly.js is inline
@@ -365,8 +366,8 @@ def test_no_browser_is_a_one_line_export_error(
 
 @needs_browser
 @pytest.mark.slow
-def test_png_and_svg_render_through_chromium(tmp_path: Path, data: plots.ChartData) -> None:
-    fig = plots.ram_curves(data)
+def test_png_and_svg_render_through_chromium(tmp_path: Path, data: figures.ChartData) -> None:
+    fig = figures.ram_curves(data)
     png, svg = export.write_images(
         [(fig, tmp_path / "ram.png"), (fig, tmp_path / "ram.svg")], scale=1
     )

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ram import export
+from ram.charts import export
+from ram.charts.figures import ChartData
+from ram.charts.report import default_top_tables, write_report
 from ram.errors import BadInput, ExportError
-from ram.plots import ChartData
-from ram.report import default_top_tables, write_report
 from tests.plot_fixtures import EVIL, SOURCE, chart_data
 
 CHROMIUM = shutil.which("chromium") or shutil.which("google-chrome")

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ram import scheduler
 from ram.cron import parse_crontab
 from ram.errors import BadInput, ConfigError, LockHeld
-from ram.store import RunRecord, Store
+from ram.pipeline import scheduler
+from ram.store.database import RunRecord, Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.support import RAM, ram_env
@@ -205,7 +205,7 @@ def test_jobs_run_on_the_trigger_with_one_instance_and_stop_cleanly(
     hub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "s.duckdb"
-    caplog.set_level(logging.INFO, logger="ram.scheduler")
+    caplog.set_level(logging.INFO, logger="ram.pipeline.scheduler")
     sched = scheduler.SnapshotScheduler(
         small_config(), db, IntervalTrigger(seconds=1), endpoint=hub.url, token=False
     )
@@ -225,7 +225,7 @@ def test_jobs_run_on_the_trigger_with_one_instance_and_stop_cleanly(
     assert [s.status for s in sched.summaries[:2] if s is not None] == ["ok", "ok"]
     assert query(db, "SELECT count(*), min(status), max(status) FROM runs")[0][1:] == ("ok", "ok")
     assert query(db, "SELECT count(*) FROM observations") == [(6,)]  # same day: replaced
-    lines = [r.getMessage() for r in caplog.records if r.name == "ram.scheduler"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ram.pipeline.scheduler"]
     assert lines[0].startswith(f"scheduler started (pid {os.getpid()}): interval[0:00:01]")
     assert lines[0].endswith("last good snapshot never; catch-up snapshot now")
     assert sum(line.startswith("snapshot ok: 9 models") for line in lines) >= 2

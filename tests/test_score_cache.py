@@ -11,13 +11,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from ram import api, score_cache
 from ram.config import Config, load_config
+from ram.pipeline import panel_import
+from ram.store import top_cache
 from tests.conftest import EXAMPLE_TRACKING, ROOT, CliRunner, Result
 
 CASES = [
@@ -174,8 +175,9 @@ def test_a_write_to_the_store_invalidates_the_cache(
     cli("--db", example_db, "top")
     old_key = score_cache.stored_key(example_db)
     panel = _write_panel(tmp_path / "rockets.csv")
-    # The library call writes without refreshing the cache, as any other writer might.
-    api.import_panel(load_config(None), example_db, panel)
+    # A write that does not refresh the cache, as any other writer might.
+    monkeypatch.setattr(panel_import, "refresh_top_cache", lambda cfg, db: False)
+    panel_import.import_panel(load_config(None), example_db, panel)
     analyse_calls.clear()
 
     r = cli("--db", example_db, "top", "--limit", "3", "--include-thin")
@@ -299,14 +301,14 @@ def test_a_cache_replaced_while_read_is_not_used(
     cache = score_cache.cache_path(example_db)
     copy = cache.with_name("copy.parquet")
     copy.write_bytes(cache.read_bytes())
-    real: Callable[..., Any] = score_cache._read_meta
+    real: Callable[..., Any] = top_cache._read_meta
 
     def then_replace(con: Any, path: Path) -> Any:
         meta = real(con, path)
         os.replace(copy, cache)
         return meta
 
-    monkeypatch.setattr(score_cache, "_read_meta", then_replace)
+    monkeypatch.setattr(top_cache, "_read_meta", then_replace)
 
     assert score_cache.top(load_config(None), example_db, 30, None, 10) is None
 
@@ -317,7 +319,7 @@ def test_a_cache_that_cannot_be_written_costs_nothing_but_time(
     def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(13, "Read-only file system")
 
-    monkeypatch.setattr(score_cache.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(top_cache.tempfile, "mkstemp", read_only)
 
     r = cli("--db", example_db, "top", "--limit", "1", "--include-thin")
 
@@ -334,7 +336,7 @@ def test_the_fast_path_imports_no_pandas(cli: CliRunner, sample_db: Path, tmp_pa
         "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
         f"    code = main(['--db', {str(sample_db)!r}, 'top', '--format', 'json'])\n"
         "heavy = ('pandas', 'numpy', 'pyarrow', 'plotly', 'huggingface_hub', 'rich',\n"
-        "         'ram.api', 'ram.catalog', 'ram.metric', 'ram.store')\n"
+        "         'ram.api', 'ram.catalog', 'ram.metric.formula', 'ram.store.database')\n"
         "print(json.dumps({'code': code, 'rows': len(json.loads(out.getvalue())['rows']),\n"
         "                  'loaded': [m for m in heavy if m in sys.modules]}))\n"
     )
@@ -363,24 +365,14 @@ def test_leftovers_of_killed_writes_are_removed_once_old(cli: CliRunner, example
     assert not old.exists()
 
 
-def test_snapshot_refreshes_the_cache(
-    cli: CliRunner, example_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from ram import snapshot
-
-    def fake_run(cfg: Config, db: Path, **options: Any) -> SimpleNamespace:
-        run = api.import_panel(cfg, db, _write_panel(tmp_path / "rockets.csv"))
-        return SimpleNamespace(
-            status="ok", missing_ids=[], renamed={}, warnings=[], run=run, line=lambda: "ok"
-        )
-
-    monkeypatch.setattr(snapshot, "run_snapshot", fake_run)
-    cli("--db", example_db, "top")
+def test_import_refreshes_the_cache_as_a_library_call(example_db: Path, tmp_path: Path) -> None:
+    """The pipeline's write path refreshes the cache, whoever calls it (CLI, scheduler, code)."""
+    cfg = load_config(None)
     before = score_cache.stored_key(example_db)
 
-    assert cli("--db", example_db, "snapshot").code == 0
+    panel_import.import_panel(cfg, example_db, _write_panel(tmp_path / "rockets.csv"))
 
-    assert score_cache.stored_key(example_db) == _key(example_db) != before
+    assert score_cache.stored_key(example_db) == score_cache.cache_key(cfg, example_db) != before
 
 
 def test_backfill_refreshes_the_cache(cli: CliRunner, tmp_path: Path) -> None:

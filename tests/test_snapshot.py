@@ -23,12 +23,13 @@ import pytest
 import yaml
 
 from collectors.hub import FetchResult, HubModel
-from ram import score_cache, snapshot
+from ram import score_cache
 from ram.catalog import tracked_orgs
 from ram.config import DEFAULT_MODALITY_PATTERNS, DEFAULT_REJECT_PATTERNS, Config, parse_config
 from ram.errors import BadInput
+from ram.pipeline import snapshot
 from ram.status import collect_status
-from ram.store import Store
+from ram.store.database import Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub, hub_id_for
 from tests.fakehub_data import populate
@@ -740,7 +741,7 @@ def test_cli_status_works_on_a_store_filled_only_by_snapshots(
 GATED = """
 import os, sys, time
 from pathlib import Path
-import ram.snapshot, ram.store
+import ram.pipeline.snapshot, ram.store.database
 from ram.cli import main
 
 def gate(marker, name):
@@ -748,14 +749,14 @@ def gate(marker, name):
     while not Path(name).exists():
         time.sleep(0.02)
 
-real_fetch, real_save = ram.snapshot.fetch_snapshot, ram.store.Store.save
+real_fetch, real_save = ram.pipeline.snapshot.fetch_snapshot, ram.store.database.Store.save
 def fetch(*a, **k):
     gate("FETCHING", "GO_FETCH")
     return real_fetch(*a, **k)
 def save(self, *a, **k):
     gate("HOLDING", "GO_SAVE")
     return real_save(self, *a, **k)
-ram.snapshot.fetch_snapshot, ram.store.Store.save = fetch, save
+ram.pipeline.snapshot.fetch_snapshot, ram.store.database.Store.save = fetch, save
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -841,3 +842,17 @@ def test_ram_top_works_while_a_snapshot_fetches_and_while_it_saves(
     assert during_save[0].startswith("rank,model_id,size_class")
     assert writer.returncode == 0, err
     assert out.startswith("snapshot ok: 9 models (0 new, 6 tracked)")
+
+
+def test_a_snapshot_refreshes_the_top_cache(hub: FakeHub, tmp_path: Path, on_day: Any) -> None:
+    """The write path refreshes the cache itself: the next ram top reads it, for a snapshot from
+    the CLI, the scheduler or a library call alike."""
+    db = tmp_path / "s.duckdb"
+    cfg = small_config()
+    run(hub, db, cfg)
+    first = score_cache.stored_key(db)
+    on_day(DAY1 + dt.timedelta(days=1))
+
+    run(hub, db, cfg)
+
+    assert score_cache.stored_key(db) == score_cache.cache_key(cfg, db) not in (None, first)

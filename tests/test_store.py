@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ram.errors import EmptyStore, UnknownBaseline
-from ram.store import SCHEMA_VERSION, RunRecord, Store
+from ram.store.database import SCHEMA_VERSION, RunRecord, Store
 
 
 def _run() -> RunRecord:

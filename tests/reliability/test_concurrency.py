@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import ram.store
-from ram.store import Store
+import ram.store.database
+from ram.store.database import Store
 from tests.conftest import EXAMPLE_ORGS, CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
@@ -285,7 +285,9 @@ def test_a_snapshot_that_cannot_get_the_write_lock_fails_cleanly_and_the_next_su
         "another process held it for 0.5 s (a snapshot, an import or a reader); "
         "try again shortly, or raise storage.lock_wait_seconds"
     )
-    assert not ram.store.writer_waiting_path(db).exists()  # the writer cleans up after itself
+    assert not ram.store.database.writer_waiting_path(
+        db
+    ).exists()  # the writer cleans up after itself
     assert unchanged
     assert after.code == 0, after.err
     # Nothing records the blocked run: the runs table (ram status) does not show it either.
@@ -296,7 +298,7 @@ def test_a_snapshot_that_cannot_get_the_write_lock_fails_cleanly_and_the_next_su
 READ_IN_TURNS = """
 import sys, time
 from pathlib import Path
-from ram.store import Store
+from ram.store.database import Store
 db, offset, until = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 time.sleep(offset)
 print("reading", flush=True)
@@ -341,5 +343,5 @@ def test_a_stream_of_readers_makes_way_for_a_waiting_writer(
     assert waited < 2, f"the writer waited {waited:.2f} s behind the readers"
     assert all(r.returncode == 0 for r in readers)
     assert all(n >= 5 for n in reads)  # the readers were not starved either
-    assert not ram.store.writer_waiting_path(db).exists()
+    assert not ram.store.database.writer_waiting_path(db).exists()
     figure(writer_waited_s=round(waited, 2), write_s=round(total, 2), reads=reads)

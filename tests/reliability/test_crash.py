@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ram import snapshot
 from ram.config import load_config
-from ram.store import Store
+from ram.pipeline import snapshot
+from ram.store.database import Store
 from tests.conftest import CliRunner
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-import ram.store
+import ram.store.database
 from tests.conftest import EXAMPLE_ORGS, CliRunner, Result
 from tests.fakehub import FakeHub
 from tests.reliability.conftest import Figure
@@ -119,12 +119,14 @@ class Recorder:
 @pytest.fixture
 def sql_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     log: list[str] = []
-    real = ram.store.connect
+    real = ram.store.database.connect
 
-    def connect(path: Path, read_only: bool, wait: float = ram.store.LOCK_WAIT_SECONDS) -> Any:
+    def connect(
+        path: Path, read_only: bool, wait: float = ram.store.database.LOCK_WAIT_SECONDS
+    ) -> Any:
         return Recorder(real(path, read_only, wait), log)
 
-    monkeypatch.setattr(ram.store, "connect", connect)
+    monkeypatch.setattr(ram.store.database, "connect", connect)
     return log
 
 

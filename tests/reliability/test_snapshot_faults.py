@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from collectors import hub as collector
-from ram import snapshot
 from ram.config import Config, parse_config
+from ram.pipeline import snapshot
 from ram.status import collect_status
 from tests.fakehub import FakeHub, hub_id_for
 from tests.reliability.conftest import Figure

@@ -1,6 +1,6 @@
 """Pure data preparation for the adoption charts: model choice, calendar-time sums, monthly flows.
 
-Everything here takes frames or arrays and returns frames; ``ram.plots`` only draws them.
+Everything here takes frames or arrays and returns frames; ``ram.charts.figures`` only draws them.
 Calendar sums carry each curve's last known value over undefined days (gaps, after the last
 point, past ``max_day``): cumulative counts never fall, so the sums are lower bounds.
 """
@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ram.errors import BadInput, UnknownModel, UnknownSizeClass
+from ram.errors import BadInput, unknown_model, unknown_size_class
 
 REGIONS = ("china", "us", "eu", "other", "unknown")
 UNKNOWN = "unknown"
@@ -55,7 +55,7 @@ def check_models(table: pd.DataFrame, chosen: Sequence[str]) -> list[str]:
     out = list(dict.fromkeys(chosen))
     missing = [m for m in out if m not in table.index]
     if missing:
-        raise UnknownModel(f"unknown model {missing[0]!r}; see `ram models` for the tracked set")
+        raise unknown_model(missing[0], list(table.index))
     return out
 
 
@@ -63,8 +63,7 @@ def check_size_class(table: pd.DataFrame, size_class: str) -> str:
     """The size class if some model has it, else UnknownSizeClass listing the known ones."""
     known = size_class_order(table)
     if size_class not in known or size_class == UNKNOWN:
-        names = ", ".join(c for c in known if c != UNKNOWN) or "none"
-        raise UnknownSizeClass(f"no models in size class {size_class!r}; known: {names}")
+        raise unknown_size_class(size_class, [c for c in known if c != UNKNOWN], defined=True)
     return size_class
 
 

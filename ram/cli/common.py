@@ -1,4 +1,4 @@
-"""What every CLI command shares: the Typer app, global state and option aliases.
+"""What every CLI command shares: global state, option aliases and their parsers.
 
 Kept free of heavy imports so that ``ram --help`` and ``ram top`` start fast.
 """
@@ -17,19 +17,6 @@ from ram.errors import BadInput
 
 if TYPE_CHECKING:
     from ram.config import Config
-
-app = typer.Typer(
-    name="ram",
-    help="Track open-model adoption on the Hugging Face Hub and score it with the "
-    "Relative Adoption Metric (RAM).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-import_app = typer.Typer(help="Import download counts from files.", no_args_is_help=True)
-app.add_typer(import_app, name="import")
 
 
 class Format(StrEnum):
@@ -68,12 +55,8 @@ class State:
 STATE = State()
 
 
-def state() -> State:
-    return STATE
-
-
 def fmt_or_default(fmt: Format | None) -> str:
-    from ram.render import default_format
+    from ram.cli.output import default_format
 
     return fmt.value if fmt is not None else default_format()
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ram.cli_common import STATE, FormatOption, app, fmt_or_default
+from ram.cli.common import STATE, FormatOption, fmt_or_default
 from ram.errors import BadInput
 from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
     from collectors.hub_probe import RouteCheck
-    from ram.snapshot import SnapshotSummary, Step
+    from ram.pipeline.snapshot import SnapshotSummary, Step
 
 NEW_SHOWN = 50  # rows of the dry run's new-model table on a terminal
 
@@ -90,7 +90,7 @@ def _failure(summary: SnapshotSummary) -> str:
 def _dry_run_output(summary: SnapshotSummary, fmt: str) -> None:
     import json
 
-    from ram.render import emit, records
+    from ram.cli.output import emit, records
 
     changes = summary.changes
     if fmt == "csv":
@@ -121,7 +121,6 @@ def _dry_run_output(summary: SnapshotSummary, fmt: str) -> None:
     print(f"{summary.line()}; nothing written", file=out)
 
 
-@app.command("snapshot")
 def snapshot(
     orgs: Annotated[
         list[str] | None,
@@ -144,8 +143,7 @@ def snapshot(
     Example: ram snapshot --orgs Qwen,meta-llama --dry-run
     """
     from ram.errors import HubError
-    from ram.score_cache import refresh
-    from ram.snapshot import run_snapshot
+    from ram.pipeline.snapshot import run_snapshot
 
     with _Display() as display:
         summary = run_snapshot(
@@ -175,10 +173,8 @@ def snapshot(
             "(no zeros); see: ram status",
             file=sys.stderr,
         )
-    refresh(STATE.cfg, STATE.db_path)
 
 
-@app.command("schedule")
 def schedule(
     cron: Annotated[
         str | None,
@@ -195,7 +191,7 @@ def schedule(
 
     Example: ram schedule --cron '17 6 * * *'
     """
-    from ram import scheduler
+    from ram.pipeline import scheduler
 
     scheduler.configure_logging()
     cfg, db = STATE.cfg, STATE.db_path
@@ -258,7 +254,6 @@ def _rate_line(limit: dict[str, Any] | None) -> str:
     )
 
 
-@app.command("doctor")
 def doctor(
     org: Annotated[str | None, typer.Option("--org", help="Org to list (default: Qwen).")] = None,
     model: Annotated[
@@ -303,3 +298,10 @@ def doctor(
         print("\n".join(lines))
     if not found.ok:
         raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
+    app.command("snapshot")(snapshot)
+    app.command("schedule")(schedule)
+    app.command("doctor")(doctor)

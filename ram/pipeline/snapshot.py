@@ -20,8 +20,10 @@ import pandas as pd
 from collectors.hub import FetchResult, fetch_snapshot
 from ram import catalog
 from ram.config import Config
+from ram.dates import now_utc
 from ram.errors import BadInput, EmptyStore
-from ram.store import RunRecord, Store
+from ram.pipeline.refresh import refresh_top_cache
+from ram.store.database import RunRecord, Store
 
 SOURCE = "hub"
 KIND = "snapshot"
@@ -102,10 +104,6 @@ class SnapshotSummary:
         )
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 # -- planning ------------------------------------------------------------------------------
 
 
@@ -145,13 +143,11 @@ def _org_list(orgs: list[str]) -> str:
 
 def read_known(cfg: Config, db: Path) -> Known:
     """Read what the store knows (read-only, briefly); a missing or empty store knows nothing."""
-    from ram.api import load_models
-
     if not Path(db).exists():
         return Known()
     try:
         with Store.open(db, read_only=True) as store:
-            models = load_models(store, cfg)
+            models = catalog.load_models(store, cfg)
     except EmptyStore:
         return Known()
     ids = models["model_id"]
@@ -450,6 +446,7 @@ def run_snapshot(
         new_models = run.new_models
         if progress is not None:
             progress(Step("saved", str(db), len(models), 0, 0))
+        refresh_top_cache(cfg, db)
     per_org = per_org_table(result, chosen, changes)
     return SnapshotSummary(
         status=result.status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ram import metric
+from ram.metric import formula
 
 SPIKE_RATIO = 10.0  # a 30-day count that jumps tenfold from one observation to the next
 SPIKE_MIN_DOWNLOADS = 10_000
@@ -33,7 +33,7 @@ def spikes(obs: pd.DataFrame) -> pd.DataFrame:
 
 def restated(obs: pd.DataFrame) -> pd.DataFrame:
     """All-time counts below an earlier one of the same model (RAM_SPEC §2 rule 4's flag)."""
-    found = metric.find_restatements(obs)
+    found = formula.find_restatements(obs)
     return pd.DataFrame(
         {
             "model_id": found["model_id"],

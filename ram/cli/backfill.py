@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ram.cli_common import STATE, FormatOption, app, fmt_or_default, parse_date
+from ram.cli.common import STATE, FormatOption, fmt_or_default, parse_date
 from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
-    from ram.backfill import Step
-    from ram.store import RunRecord
+    from ram.pipeline.backfill import Step
+    from ram.store.database import RunRecord
 
 
 class _Display(StderrProgress):
@@ -88,7 +88,6 @@ def _raise_for(refused: list[RunRecord], total: int) -> None:
     )
 
 
-@app.command("backfill")
 def backfill(
     archives: Annotated[
         list[str],
@@ -117,9 +116,8 @@ def backfill(
 
     Example: ram backfill hub-stats/ --name hub-stats
     """
-    from ram import backfill as bf
-    from ram.render import emit
-    from ram.score_cache import refresh
+    from ram.cli.output import emit
+    from ram.pipeline import backfill as bf
 
     day = parse_date(date, "--date")
     started = time.monotonic()
@@ -154,5 +152,9 @@ def backfill(
             f"{_n(bf.models_written(STATE.db_path, saved), 'model')} "
             f"({sum(r.new_models for r in saved):,} new) in {time.monotonic() - started:.1f}s"
         )
-        refresh(STATE.cfg, STATE.db_path)
     _raise_for(refused, len(runs))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
+    app.command("backfill")(backfill)

@@ -8,7 +8,7 @@ a bad file is refused and reported while the other files still land.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,10 @@ from collectors.archive import (
 from collectors.archive_columns import merge_columns
 from ram import catalog
 from ram.config import Config
+from ram.dates import now_utc
 from ram.errors import BadPanel, EmptyStore, HubError, RamError
-from ram.store import RunRecord, Store
+from ram.pipeline.refresh import refresh_top_cache
+from ram.store.database import RunRecord, Store
 
 HTTPFS_INSTALL = "python -c \"import duckdb; duckdb.connect().install_extension('httpfs')\""
 DRY_RUN_COLUMNS = ["file", "date", "rows_in_file", "rows_kept", "models", "discovered", "error"]
@@ -80,10 +82,6 @@ class _Kept:
         }
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def require_httpfs(path: str) -> None:
     """Refuse a remote archive up front when DuckDB's httpfs is missing (no download attempt)."""
     con = duckdb.connect()
@@ -98,19 +96,6 @@ def require_httpfs(path: str) -> None:
         ) from None
     finally:
         con.close()
-
-
-def plan(
-    cfg: Config,
-    archives: Sequence[str],
-    date: dt.date | None = None,
-    name: str | None = None,
-    *,
-    db: Path | None = None,
-) -> tuple[list[ArchiveFile], ArchiveFilter]:
-    """The dated files to read and the filter the config implies, plus models ``db`` tracks."""
-    p = _plan(cfg, archives, date, name, db)
-    return p.files, p.flt
 
 
 def _plan(
@@ -141,11 +126,9 @@ def _stored(cfg: Config, db: Path | None) -> tuple[frozenset[str], dict[str, str
     """Models the store tracks under the current config, and how each stored model came in."""
     if db is None or not Path(db).exists():
         return frozenset(), {}
-    from ram.api import load_models
-
     try:
         with Store.open(db, read_only=True) as store:
-            models = load_models(store, cfg)
+            models = catalog.load_models(store, cfg)
     except EmptyStore:
         return frozenset(), {}
     tracked = frozenset(models.loc[models["tracked"], "model_id"])
@@ -237,15 +220,9 @@ def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime, wait: 
     models = kept.models.copy()
     with Store.open(db, wait=wait) as store:
         # A model already stored keeps how it came in (catalog, discovered live, imported).
-        store.con.register("_backfill_ids", models[["model_id"]])
-        try:
-            rows = store.con.execute(
-                "SELECT model_id FROM models WHERE model_id IN (SELECT model_id FROM _backfill_ids)"
-            ).fetchall()
-        finally:
-            store.con.unregister("_backfill_ids")
-        models.loc[models["model_id"].isin({r[0] for r in rows}), "via"] = None
-        run.finished_at = _now()
+        stored = store.stored_ids(models["model_id"].tolist())
+        models.loc[models["model_id"].isin(list(stored)), "via"] = None
+        run.finished_at = now_utc()
         store.save(run, models, kept.observations)
     return run
 
@@ -255,7 +232,7 @@ def _refused(file: ArchiveFile, exc: RamError, started: dt.datetime) -> RunRecor
         kind="backfill",
         source=file.source,
         started_at=started,
-        finished_at=_now(),
+        finished_at=now_utc(),
         status="failed",
         error_summary=str(exc),
         details={
@@ -264,6 +241,32 @@ def _refused(file: ArchiveFile, exc: RamError, started: dt.datetime) -> RunRecor
             "exit_code": exc.exit_code,
         },
     )
+
+
+def _files(
+    cfg: Config,
+    archives: Sequence[str],
+    date: dt.date | None,
+    name: str | None,
+    db: Path | None,
+    progress: Progress | None,
+) -> Iterator[tuple[int, int, ArchiveFile, _Kept | None, RamError | None]]:
+    """Each file, oldest first, as ``(i, total, file, what we keep, why it was refused)``: the
+    one reading loop behind ``backfill`` and ``dry_run``."""
+    p = _plan(cfg, archives, date, name, db)
+    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
+    p = replace(p, flt=flt)
+    total = len(p.files)
+    for i, file in enumerate(p.files, start=1):
+        kept, error = None, refused.get(file.path)
+        if error is None:
+            if progress:
+                progress(Step("read", file, i, total))
+            try:
+                kept = _read(file, p, cfg, best)
+            except (BadPanel, HubError) as exc:
+                error = exc
+        yield i, total, file, kept, error
 
 
 def backfill(
@@ -280,31 +283,22 @@ def backfill(
     A file that cannot be read is refused whole: it comes back as a ``failed`` run that is not
     stored, and the other files still land.  Re-running replaces the same rows.
     """
-    p = _plan(cfg, archives, date, name, db)
-    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
-    p = replace(p, flt=flt)
     runs: list[RunRecord] = []
-    total = len(p.files)
-    for i, file in enumerate(p.files, start=1):
-        started = _now()
-        error = refused.get(file.path)
-        if error is None:
-            if progress:
-                progress(Step("read", file, i, total))
-            try:
-                kept = _read(file, p, cfg, best)
-            except (BadPanel, HubError) as exc:
-                error = exc
-        if error is not None:
+    started = now_utc()
+    for i, total, file, kept, error in _files(cfg, archives, date, name, db, progress):
+        if kept is None:
+            assert error is not None
             run = _refused(file, error, started)
-            runs.append(run)
-            if progress:
-                progress(Step("refused", file, i, total, run))
-            continue
-        run = _save(db, file, kept, started, cfg.storage.lock_wait_seconds)
+            step = "refused"
+        else:
+            run = _save(db, file, kept, started, cfg.storage.lock_wait_seconds)
+            step = "saved"
         runs.append(run)
         if progress:
-            progress(Step("saved", file, i, total, run))
+            progress(Step(step, file, i, total, run))
+        started = now_utc()
+    if any(r.status == "ok" for r in runs):
+        refresh_top_cache(cfg, db)
     return runs
 
 
@@ -318,26 +312,16 @@ def dry_run(
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Per file what ``backfill`` would import (``DRY_RUN_COLUMNS``); nothing is written."""
-    p = _plan(cfg, archives, date, name, db)
-    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
-    p = replace(p, flt=flt)
     rows: list[dict[str, Any]] = []
-    for i, file in enumerate(p.files, start=1):
+    for i, total, file, kept, error in _files(cfg, archives, date, name, db, progress):
         row: dict[str, Any] = {"file": file.path, "date": file.snapshot_date}
-        error = refused.get(file.path)
-        if error is None:
-            if progress:
-                progress(Step("read", file, i, len(p.files)))
-            try:
-                kept = _read(file, p, cfg, best)
-                details = kept.details(file)
-                row |= {k: details[k] for k in DRY_RUN_COLUMNS[2:6]}
-            except (BadPanel, HubError) as exc:
-                error = exc
+        if kept is not None:
+            details = kept.details(file)
+            row |= {k: details[k] for k in DRY_RUN_COLUMNS[2:6]}
         row["error"] = None if error is None else str(error)
         rows.append(row)
         if progress:
-            progress(Step("counted" if error is None else "refused", file, i, len(p.files)))
+            progress(Step("counted" if error is None else "refused", file, i, total))
     frame = pd.DataFrame(rows, columns=DRY_RUN_COLUMNS)
     for col in DRY_RUN_COLUMNS[2:6]:
         frame[col] = frame[col].astype("Int64")
@@ -350,8 +334,4 @@ def models_written(db: Path, runs: Sequence[RunRecord]) -> int:
     if not ids:
         return 0
     with Store.open(db, read_only=True) as store:
-        row = store.con.execute(
-            "SELECT count(DISTINCT model_id) FROM observations WHERE list_contains(?, run_id)",
-            [ids],
-        ).fetchone()
-    return int(row[0]) if row else 0
+        return store.models_written_by(ids)

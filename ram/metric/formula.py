@@ -1,7 +1,7 @@
 """The Relative Adoption Metric of RAM_SPEC.md: cumulative curves, size-class baselines, scores.
 
 Pure and vectorised (numpy across models; Python loops only over size class or blocks): frames
-in, arrays and frames out, no I/O.  The curves (§2) are built in ``ram.curves`` and re-exported
+in, arrays and frames out, no I/O.  The curves (§2) are built in ``ram.metric.curves``, re-exported
 here with everything else of the formula.  Dates in output frames are ``datetime64[ns]`` at
 midnight.
 """
@@ -16,7 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ram.curves import (
+from ram.errors import BadInput
+from ram.metric.curves import (
     UNKNOWN,
     Curves,
     build_curves,
@@ -29,7 +30,6 @@ from ram.curves import (
     observed_at,
     running_max,
 )
-from ram.errors import BadInput
 
 __all__ = [
     "BASELINE_COLUMNS", "COARSE_SCHEME", "DEFAULT_MILESTONES", "DEFAULT_SCHEME", "METHODS",

@@ -502,6 +502,42 @@ class Store:
         """The most recent runs, newest first."""
         return self.con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit]).df()
 
+    def snapshot_runs(
+        self, limit: int, statuses: Sequence[str] | None = None
+    ) -> list[tuple[str, dt.datetime, str, str | None]]:
+        """The newest live snapshot runs as ``(run_id, started_at, status, details JSON)``,
+        newest first; only those with one of ``statuses`` when given."""
+        where = "AND list_contains(?, status)" if statuses is not None else ""
+        params: list[object] = [list(statuses)] if statuses is not None else []
+        rows = self.con.execute(
+            f"""SELECT run_id, started_at, status, details FROM runs
+            WHERE kind = 'snapshot' {where} ORDER BY started_at DESC LIMIT ?""",
+            [*params, limit],
+        ).fetchall()
+        return [(str(r), s, str(st), d) for r, s, st, d in rows]
+
+    def source_counts(self) -> list[tuple[str, int]]:
+        """Each observation source with its row count, the largest first."""
+        rows = self.con.execute(
+            "SELECT source, count(*) FROM observations GROUP BY source ORDER BY 2 DESC, 1"
+        ).fetchall()
+        return [(str(s), int(n)) for s, n in rows]
+
+    def stored_ids(self, model_ids: Sequence[str]) -> set[str]:
+        """Which of ``model_ids`` the models table holds already."""
+        rows = self.con.execute(
+            "SELECT model_id FROM models WHERE list_contains(?, model_id)", [list(model_ids)]
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def models_written_by(self, run_ids: Sequence[str]) -> int:
+        """Distinct models whose observations these runs wrote."""
+        row = self.con.execute(
+            "SELECT count(DISTINCT model_id) FROM observations WHERE list_contains(?, run_id)",
+            [list(run_ids)],
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def latest_obs_date(self) -> dt.date | None:
         row = self.con.execute("SELECT max(obs_date) FROM observations").fetchone()
         return row[0] if row else None

@@ -15,11 +15,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ram import __version__, export, files, plots
-from ram import chartdata as cd
+from ram import __version__, files
 from ram.api import Leaderboard, rank
+from ram.charts import data as cd
+from ram.charts import export, figures
+from ram.charts.figures import ChartData
 from ram.errors import BadInput
-from ram.plots import ChartData
 
 TABLE_LIMIT = 10
 TABLE_DAY = 30
@@ -63,11 +64,11 @@ def _charts(data: ChartData) -> list[_Chart]:
     last = cd.last_values(curves.values)
     days = list(data.result.params.milestones)
     charts = [
-        _Chart("ram-curves", "RAM since release", plots.ram_curves(data, log_y=True)),
+        _Chart("ram-curves", "RAM since release", figures.ram_curves(data, log_y=True)),
         _Chart(
             "milestones",
             "RAM at milestones",
-            plots.milestones(data),
+            figures.milestones(data),
             {"scores-milestones": _dated(data.result.scores(days))},
         ),
     ]
@@ -78,31 +79,36 @@ def _charts(data: ChartData) -> list[_Chart]:
             _Chart(
                 f"cumulative-{_slug(c)}",
                 f"Cumulative downloads, {c}",
-                plots.cumulative(data, size_class=c, log_y=True),
+                figures.cumulative(data, size_class=c, log_y=True),
                 {f"baselines-{_slug(c)}": baselines},
             )
         )
     charts += [
         _Chart(
-            "calendar-region", "By region", plots.calendar_region(data), {"calendar-region": region}
+            "calendar-region",
+            "By region",
+            figures.calendar_region(data),
+            {"calendar-region": region},
         ),
-        _Chart("calendar-org", "By organisation", plots.calendar_org(data), {"calendar-org": org}),
+        _Chart(
+            "calendar-org", "By organisation", figures.calendar_org(data), {"calendar-org": org}
+        ),
         _Chart(
             "monthly-region",
             "Monthly, by region",
-            plots.monthly_region(data),
+            figures.monthly_region(data),
             {"monthly-region": cd.monthly_downloads(region, data.as_of)},
         ),
         _Chart(
             "monthly-org",
             "Monthly, by organisation",
-            plots.monthly_org(data),
+            figures.monthly_org(data),
             {"monthly-org": cd.monthly_downloads(org, data.as_of)},
         ),
         _Chart(
             "size-mix",
             "Size-class mix",
-            plots.size_mix(data),
+            figures.size_mix(data),
             {"size-mix": cd.size_mix(list(curves.model_ids), last, table)},
         ),
     ]

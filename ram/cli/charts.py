@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ram.cli_common import STATE, AsOfOption, BaselineOption, MethodOption, SizeClassOption, app
+from ram.cli.common import STATE, AsOfOption, BaselineOption, MethodOption, SizeClassOption
 
 if TYPE_CHECKING:
     from ram.api import Analysis
-    from ram.plots import ChartData
+    from ram.charts.figures import ChartData
 
 KIND_NAMES = (
     "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
@@ -24,8 +24,8 @@ def _chart_data(
     method: object, as_of: str | None, baseline: str | None
 ) -> tuple[Analysis, ChartData]:
     from ram import api
-    from ram.cli_common import parse_date
-    from ram.plots import ChartData
+    from ram.charts.figures import ChartData
+    from ram.cli.common import parse_date
 
     an = api.analyse(
         STATE.cfg,
@@ -37,7 +37,6 @@ def _chart_data(
     return an, ChartData.from_result(an.result, an.models, an.source)
 
 
-@app.command()
 def plot(
     kind: Annotated[str, typer.Argument(help=f"Chart: {', '.join(KIND_NAMES)}.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .html, .png or .svg.")],
@@ -57,9 +56,9 @@ def plot(
 
     Example: ram plot ram-curves --model Qwen/Qwen2.5-7B-Instruct --log-y --out ram.png
     """
+    from ram.charts.export import write_figure
+    from ram.charts.figures import build_figure
     from ram.errors import BadInput
-    from ram.export import write_figure
-    from ram.plots import build_figure
 
     if kind not in KIND_NAMES:
         raise BadInput(f"unknown chart kind {kind!r}; choose one of: {', '.join(KIND_NAMES)}")
@@ -69,7 +68,6 @@ def plot(
     print(f"wrote {path} ({kind}, as of {data.as_of})")
 
 
-@app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the report into.")],
     png: Annotated[
@@ -86,7 +84,7 @@ def report(
     Example: ram report --out report/
     """
     from ram import api
-    from ram.report import write_report
+    from ram.charts.report import write_report
 
     an, data = _chart_data(method, as_of, baseline)
     tables = {
@@ -102,3 +100,9 @@ def report(
         progress=lambda m: print(m, file=sys.stderr),
     )
     print(f"wrote {index} (as of {an.as_of}; baseline: {an.baseline_label})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
+    app.command("plot")(plot)
+    app.command("report")(report)

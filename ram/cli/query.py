@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ram import __version__
-from ram.cli_common import (
+from ram.cli.common import (
     STATE,
     AsOfOption,
     BaselineOption,
@@ -21,38 +20,13 @@ from ram.cli_common import (
     FormatOption,
     MethodOption,
     SizeClassOption,
-    app,
     check_days,
     fmt_or_default,
-    import_app,
     parse_date,
 )
-from ram.errors import RamError
 
 if TYPE_CHECKING:
     from ram.api import Analysis
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"ram {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _global(
-    db: Annotated[
-        Path | None, typer.Option("--db", help="DuckDB file (default: RAM_DB or config.yaml).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (default: ./config.yaml).")
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
-    ] = False,
-) -> None:
-    STATE.db, STATE.config, STATE.debug, STATE._cfg = db, config, debug, None
 
 
 def _analyse(method: object, as_of: str | None, baseline: str | None) -> Analysis:
@@ -72,7 +46,6 @@ def _meta(an: Analysis) -> dict[str, object]:
     return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}
 
 
-@import_app.command("panel")
 def import_panel(
     file: Annotated[Path, typer.Argument(help="CSV, CSV.gz or Parquet panel file.")],
     source: Annotated[
@@ -85,9 +58,9 @@ def import_panel(
 
     Example: ram import panel snapshots/sample/hf_downloads_30d_2024H2.csv.gz
     """
-    from ram import api, score_cache
+    from ram.pipeline.panel_import import import_panel as run_import
 
-    run = api.import_panel(
+    run = run_import(
         STATE.cfg, STATE.db_path, file, source, progress=lambda m: print(m, file=sys.stderr)
     )
     print(
@@ -105,10 +78,8 @@ def import_panel(
             "under tracking.orgs (or the repos under tracking.include) to track them",
             file=sys.stderr,
         )
-    score_cache.refresh(STATE.cfg, STATE.db_path)
 
 
-@app.command()
 def models(
     size_class: SizeClassOption = None,
     org: Annotated[str | None, typer.Option("--org", help="Only this org.")] = None,
@@ -125,14 +96,13 @@ def models(
     Example: ram models --org Qwen --size-class 5-10B
     """
     from ram import api
-    from ram.render import emit
+    from ram.cli.output import emit
 
     frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org, suspect)
     title = "Models whose name size and weights size disagree" if suspect else "Models"
     emit(frame, fmt_or_default(fmt), title=title, meta={"db": STATE.db_path})
 
 
-@app.command()
 def score(
     model_id: Annotated[str, typer.Argument(help="Repo id, e.g. Qwen/Qwen2.5-7B-Instruct.")],
     day: DaysOption = None,
@@ -146,7 +116,7 @@ def score(
     Example: ram score Qwen/Qwen2.5-7B-Instruct --day 30 --day 90
     """
     from ram import api
-    from ram.render import emit
+    from ram.cli.output import emit
 
     an = _analyse(method, as_of, baseline)
     ms = api.score_model(an, model_id, check_days(day))
@@ -175,7 +145,6 @@ def score(
     emit(ms.scores, f, title=f"RAM of {model_id}", meta=meta)
 
 
-@app.command()
 def top(
     day: Annotated[
         int | None, typer.Option("--day", "-d", help="Day since release (default 30).")
@@ -205,7 +174,7 @@ def top(
     Example: ram top --day 30 --size-class 5-10B --limit 5
     """
     from ram import score_cache
-    from ram.leaderboard import Scope
+    from ram.metric.leaderboard import Scope
 
     check_days([day] if day is not None else None)
     f = fmt_or_default(fmt)
@@ -215,7 +184,7 @@ def top(
     if score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of):
         hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
-            from ram.render import emit_rows
+            from ram.cli.output import emit_rows
 
             numeric = score_cache.NUMERIC
             emit_rows(
@@ -224,14 +193,13 @@ def top(
             )  # fmt: skip
             return
     from ram import api
-    from ram.render import emit
+    from ram.cli.output import emit
 
     an = _analyse(method, as_of, baseline)
     board = api.top_leaderboard(an, wanted, size_class, limit, scope)
     emit(board.rows, f, title=title, meta=_meta(an), notes=board.notes)
 
 
-@app.command()
 def scores(
     day: DaysOption = None,
     fmt: FormatOption = None,
@@ -244,14 +212,13 @@ def scores(
     Example: ram scores --format csv > scores.csv
     """
     from ram import api
-    from ram.render import emit
+    from ram.cli.output import emit
 
     an = _analyse(method, as_of, baseline)
     frame = api.scores_table(an, check_days(day))
     emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=_meta(an))
 
 
-@app.command()
 def baseline(
     size_class: SizeClassOption = None,
     day: DaysOption = None,
@@ -268,8 +235,8 @@ def baseline(
     Example: ram baseline --freeze 2026-Q2  then  ram top --baseline 2026-Q2
     """
     from ram import api
+    from ram.cli.output import emit
     from ram.errors import BadInput
-    from ram.render import emit
 
     an = _analyse(method, as_of, baseline_version)
     if freeze is not None:
@@ -286,13 +253,12 @@ def baseline(
     emit(frame, fmt_or_default(fmt), title="Baselines", meta=_meta(an))
 
 
-@app.command()
 def status(fmt: FormatOption = None) -> None:
     """Recent runs, freshness per org, row counts and data-quality flags.
 
     Example: ram status
     """
-    from ram.render import emit
+    from ram.cli.output import emit
     from ram.status import collect_status
 
     st = collect_status(STATE.cfg, STATE.db_path)
@@ -301,7 +267,7 @@ def status(fmt: FormatOption = None) -> None:
     if f == "json":
         import json
 
-        from ram.render import records
+        from ram.cli.output import records
 
         run_rows = records(st.runs)
         for run in run_rows:  # stored as JSON text; a JSON reader wants the object
@@ -332,89 +298,14 @@ def status(fmt: FormatOption = None) -> None:
         emit(st.flags.head(50), f, title=f"Data-quality flags ({len(st.flags)})")
 
 
-def _register_plugins() -> None:
-    """Commands owned by other modules register themselves on the shared app."""
-    import importlib
-
-    for name in ("ram.cli_collect", "ram.cli_charts", "ram.cli_backfill"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; turn known errors into one line and an exit code."""
-    _register_plugins()
-    try:
-        # Without standalone mode Click returns a command's exit code instead of exiting.
-        code = app(args=argv, standalone_mode=False)
-    except RamError as exc:
-        if STATE.debug:
-            raise
-        print(f"Error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except typer.Exit as exc:
-        return int(getattr(exc, "exit_code", 0) or 0)
-    except (typer.Abort, KeyboardInterrupt):
-        print(_interrupted(), file=sys.stderr)
-        return 130
-    except typer.TyperException as exc:
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            print(message, file=sys.stderr)
-            return 2
-        ctx = getattr(exc, "ctx", None)
-        hint = f"; see: {ctx.command_path} --help" if ctx is not None else ""
-        print(f"Error: {' '.join(message.split()).rstrip('.')}{hint}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", 2))
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:
-        # Safety nets for what no command translated: DuckDB's own errors (Ctrl-C inside a
-        # query is one) and the file system's, as one line each; --debug shows the traceback.
-        if STATE.debug:
-            raise
-        line, code = _unexpected(exc)
-        if line is None:
-            raise
-        print(line, file=sys.stderr)
-        return code
-    if code == 130:  # Typer turns a KeyboardInterrupt inside a command into exit code 130
-        print(_interrupted(), file=sys.stderr)
-    return code if isinstance(code, int) else 0
-
-
-def _interrupted() -> str:
-    """What Ctrl-C left behind: every write is one transaction, so only committed ones."""
-    store = sys.modules.get("ram.store")
-    written = list(getattr(store, "WRITTEN", []))
-    if not written:
-        return "Interrupted; nothing was written."
-    return f"Interrupted; written before it: {', '.join(written)}; nothing after that."
-
-
-def _unexpected(exc: Exception) -> tuple[str | None, int]:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    duckdb = sys.modules.get("duckdb")
-    if duckdb is not None and isinstance(exc, duckdb.InterruptException):
-        return _interrupted(), 130
-    if duckdb is not None and isinstance(exc, duckdb.Error):
-        return (
-            f"Error: the database failed ({first}); it may be damaged: "
-            "restore it from a copy, or start a new one with --db",
-            1,
-        )
-    if isinstance(exc, OSError):
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        reason = exc.strerror or first
-        return (
-            f"Error: cannot use{where}: {reason}; check the path, its permissions and free space",
-            1,
-        )
-    return None, 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
+    imports = typer.Typer(help="Import download counts from files.", no_args_is_help=True)
+    imports.command("panel")(import_panel)
+    app.command("models")(models)
+    app.command("score")(score)
+    app.command("top")(top)
+    app.command("scores")(scores)
+    app.command("baseline")(baseline)
+    app.command("status")(status)
+    app.add_typer(imports, name="import")

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ram import chartdata as cd
-from ram import chartstyle as cs
+from ram.charts import data as cd
+from ram.charts import style as cs
 from ram.errors import BadInput
 
 if TYPE_CHECKING:
-    from ram.metric import RamResult
+    from ram.metric.formula import RamResult
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ChartData:
     @classmethod
     def from_result(cls, result: RamResult, models: pd.DataFrame, source: str) -> ChartData:
         """ChartData for ``result``, adding live median baselines of the tracked pool."""
-        from ram.metric import compute_baselines
+        from ram.metric.formula import compute_baselines
 
         pool = models[models["release_date"].notna()]
         frame = pd.DataFrame(

@@ -31,10 +31,10 @@ from apscheduler.triggers.cron import CronTrigger
 from ram.config import Config
 from ram.cron import parse_crontab
 from ram.errors import BadInput, ConfigError, EmptyStore, LockHeld, RamError
-from ram.snapshot import SnapshotSummary, run_snapshot
-from ram.store import Store
+from ram.pipeline.snapshot import SnapshotSummary, run_snapshot
+from ram.store.database import Store
 
-log = logging.getLogger("ram.scheduler")
+log = logging.getLogger("ram.pipeline.scheduler")
 
 # How far back to look for the cron's previous fire time; wider only when nothing fired.
 _LOOKBACK = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367, 1462, 11_000))
@@ -91,13 +91,10 @@ def last_good_run(db: Path) -> dt.datetime | None:
         return None
     try:
         with Store.open(db, read_only=True) as store:
-            rows = store.con.execute(
-                "SELECT started_at, details FROM runs WHERE kind = 'snapshot' "
-                "AND status IN ('ok', 'partial') ORDER BY started_at DESC LIMIT 100"
-            ).fetchall()
+            rows = store.snapshot_runs(100, statuses=("ok", "partial"))
     except EmptyStore:
         return None
-    for started, details in rows:
+    for _, started, _, details in rows:
         if json.loads(details or "{}").get("restricted_to") is None:  # not an --orgs run
             return started.replace(tzinfo=dt.UTC)
     return None
@@ -194,10 +191,6 @@ def run_logged(
         log.debug("traceback of the crashed snapshot", exc_info=True)
         return None
     log_summary(summary)
-    if summary.status != "failed":
-        from ram import score_cache
-
-        score_cache.refresh(cfg, db)  # best effort: the next ram top answers fast
     return summary
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import plotly.graph_objects as go
 
-from ram.chartdata import OTHER_ORGS, UNKNOWN
+from ram.charts.data import OTHER_ORGS, UNKNOWN
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, 'Liberation Sans', Arial, sans-serif"
 TEXT = "#7b7b7b"  # about 4.3:1 against both white and near-black pages

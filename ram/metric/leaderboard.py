@@ -12,6 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ram.metric.formula import RamResult
 
 
 @dataclass(frozen=True)
@@ -127,3 +131,24 @@ def notes(
         if not kept.get(c)
     )
     return lines
+
+
+def support_of(result: RamResult, classes: Sequence[str]) -> Support:
+    """Day-by-day pool support and baseline definedness of each of ``classes``."""
+    params = result.params
+    max_day = params.max_day
+    curves: dict[str, list[int]] = {}
+    defined: dict[str, list[bool]] = {}
+    sup, base = result.support, result.baselines
+    for label in classes:
+        counts = [0] * max_day
+        rows = sup[sup["size_class"] == label]
+        for day, n in zip(rows["day"].tolist(), rows["n_models"].tolist(), strict=True):
+            if 1 <= day <= max_day:
+                counts[day - 1] = int(n)
+        flags = [False] * max_day
+        for day in base.loc[base["size_class"] == label, "day"].tolist():
+            if 1 <= day <= max_day:
+                flags[day - 1] = True
+        curves[label], defined[label] = counts, flags
+    return Support(curves, defined, params.method, params.top_n, params.pool_floor)

@@ -1,0 +1,1 @@
+"""Charts: chart data, style, Plotly figures, static export and the self-contained report."""

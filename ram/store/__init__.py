@@ -1,0 +1,1 @@
+"""DuckDB: the schema and its migrations, every SQL statement the tracker runs, the top cache."""
