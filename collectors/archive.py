@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -35,16 +35,16 @@ __all__ = [
     "OUTPUT_SCHEMA",
     "ArchiveFile",
     "ArchiveFilter",
-    "FileSummary",
+    "Qualified",
     "count_rows",
     "discover",
     "is_remote",
-    "iter_archive",
     "qualify",
     "read_archive",
-    "summarize",
+    "require_httpfs",
 ]
 
+HTTPFS_INSTALL = "python -c \"import duckdb; duckdb.connect().install_extension('httpfs')\""
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _COMPACT = re.compile(r"(?:[A-Za-z_]+=)?(\d{4})(\d{2})(\d{2})")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -88,24 +88,6 @@ class ArchiveFilter:
     min_downloads: int | None = None
     exclude_ids: frozenset[str] = frozenset()
     qualified_ids: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class FileSummary:
-    """What one archive file holds for us, without importing it (``--dry-run``)."""
-
-    file: ArchiveFile
-    rows_in_file: int
-    rows_kept: int
-    models: int
-    discovered: int
-
-    @property
-    def rows_skipped(self) -> int:
-        return self.rows_in_file - self.rows_kept
-
-
-Progress = Callable[[ArchiveFile, int], None]
 
 
 def is_remote(path: str) -> bool:
@@ -269,59 +251,66 @@ ORDER BY model_id
 """
 
 
-def iter_archive(
-    files: Sequence[ArchiveFile],
-    flt: ArchiveFilter,
-    columns: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-) -> Iterator[tuple[ArchiveFile, pa.Table]]:
-    """Read files one at a time (memory is bounded by one file's kept rows), after ``qualify``."""
-    flt = qualify(files, flt, columns)
-    for file in files:
-        table = read_archive(file, flt, columns)
-        if progress is not None:
-            progress(file, table.num_rows)
-        yield file, table
+@dataclass(frozen=True)
+class Qualified:
+    """What the light pass over a set of files found: ``flt`` with the discovered repos that
+    reach ``min_downloads`` in some file, each one's highest 30-day count, and the files
+    already found unreadable (path -> error)."""
+
+    flt: ArchiveFilter
+    best: dict[str, int]
+    refused: dict[str, BadPanel | HubError]
 
 
 def qualify(
-    files: Sequence[ArchiveFile], flt: ArchiveFilter, columns: Mapping[str, str] | None = None
-) -> ArchiveFilter:
-    """``flt`` plus the discovered repos that pass ``min_downloads`` in at least one file.
+    files: Sequence[ArchiveFile],
+    flt: ArchiveFilter,
+    columns: Mapping[str, str] | None = None,
+    on_file: Callable[[int, ArchiveFile], None] | None = None,
+) -> Qualified:
+    """The light first pass (id, counts and pipeline tag only) over ``files``.
 
-    A light first pass (id, counts and pipeline tag only): without it a new release's first days,
-    under the threshold, would be dropped while its later days were kept.
+    Without it a new release's first days, under the threshold, would be dropped while its later
+    days were kept.  One file alone has no later snapshot to qualify a release: it is skipped.
     """
+    refused: dict[str, BadPanel | HubError] = {}
     if flt.min_downloads is None or not flt.tracked_orgs or len(files) < 2:
-        return flt
+        return Qualified(flt, {}, refused)
     light = {k: v if k in _QUALIFY_COLUMNS else "" for k, v in merge_columns(columns).items()}
-    found: set[str] = set(flt.qualified_ids)
-    for file in files:
-        table = read_archive(file, flt, light)
-        found.update(table.filter(table["discovered"]).column("model_id").to_pylist())
-    return replace(flt, qualified_ids=frozenset(found))
+    best: dict[str, int] = {}
+    for i, file in enumerate(files, start=1):
+        if on_file is not None:
+            on_file(i, file)
+        try:
+            table = read_archive(file, flt, light)
+        except (BadPanel, HubError) as exc:
+            refused[file.path] = exc
+            continue
+        found = table.filter(table["discovered"]).select(["model_id", "downloads_30d"])
+        for mid, n in zip(*(found.column(c).to_pylist() for c in found.column_names), strict=True):
+            if n is not None and n > best.get(mid, -1):
+                best[mid] = n
+    qualified = flt.qualified_ids | frozenset(best)
+    return Qualified(replace(flt, qualified_ids=qualified), best, refused)
 
 
 _QUALIFY_COLUMNS = ("model_id", "downloads_30d", "downloads_all_time", "pipeline_tag")
 
 
-def summarize(
-    files: Sequence[ArchiveFile],
-    flt: ArchiveFilter,
-    columns: Mapping[str, str] | None = None,
-    progress: Progress | None = None,
-) -> list[FileSummary]:
-    """Per file: rows in it, rows kept, distinct models and discovered ones; nothing is saved."""
-    return [
-        FileSummary(
-            file=file,
-            rows_in_file=count_rows(file),
-            rows_kept=table.num_rows,
-            models=len(pc.unique(table.column("model_id"))),
-            discovered=int(pc.sum(table.column("discovered")).as_py() or 0),
-        )
-        for file, table in iter_archive(files, flt, columns, progress)
-    ]
+def require_httpfs(path: str) -> None:
+    """Refuse a remote archive up front when DuckDB's httpfs is missing (no download attempt)."""
+    con = duck.memory()
+    try:
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("LOAD httpfs")
+    except duckdb.Error:
+        raise HubError(
+            f"{path}: remote archives need DuckDB's httpfs extension, which is not installed "
+            f"or does not load (DuckDB downloads it on first use); install it with network access: "
+            f"{HTTPFS_INSTALL} (or download the files and pass their local paths)"
+        ) from None
+    finally:
+        con.close()
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -7,12 +7,12 @@ all-or-nothing; the first bad line is named in the error.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from collectors.repo_ids import REPO_ID_PATTERN
 from ram.dates import FIRST_DAY, last_day
 from ram.errors import BadPanel
 
@@ -20,7 +20,6 @@ REQUIRED = ("model_id", "date")
 COUNTS = ("downloads_all_time", "downloads_30d")
 OPTIONAL = (*COUNTS, "created_at", "params_b", "pipeline_tag")
 _TAG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # a Hub pipeline tag: text-generation, image-text-to-text
-REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _INT = r"^\+?\d+(?:\.0*)?$"
 # Counts parse as float64 once any cell has a decimal point; above 2**53 they would be rounded.
@@ -101,7 +100,10 @@ def read_panel(path: str | Path) -> Panel:
             bad.append((i, message.format(value=raw.loc[i].to_dict())))
 
     ids = raw["model_id"]
-    check(~ids.str.fullmatch(REPO_ID), "model_id {value[model_id]!r} is not a repo id org/name")
+    check(
+        ~ids.str.fullmatch(REPO_ID_PATTERN),
+        "model_id {value[model_id]!r} is not a repo id org/name",
+    )
     dates = raw["date"]
     parsed_dates = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
     check(parsed_dates.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
@@ -173,8 +175,3 @@ def read_panel(path: str | Path) -> Panel:
     # The last non-empty value a model's rows give is its fact.
     models = facts.groupby("model_id", sort=True).last().reset_index()
     return Panel(observations=obs, models=models, path=p)
-
-
-def is_repo_id(text: str) -> bool:
-    """True for ``org/name`` repo ids as the Hub spells them."""
-    return re.fullmatch(REPO_ID, text) is not None

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from ram.store.database import Store
 
 CATALOG_DATE = dt.date(2026, 8, 17)  # commit 3cd80206 of Interconnects-AI/tracked-models
-CATALOG_SOURCE = "ATOM tracked-models catalog (Apache-2.0), 2026-08-17"
 
 # A size token in a repo name (RAM_SPEC §1): "-7B", "_0.5b", "-135M", "-8x7B" (8 x 7), each
 # delimited by the start, the end or one of - _ / . on both sides; "A3B" / "a22b" (an A right

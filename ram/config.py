@@ -20,12 +20,39 @@ from pydantic import (
     model_validator,
 )
 
+from collectors.repo_ids import REPO_ID_PATTERN
 from ram.errors import BadInput, ConfigError
 
 CONFIG_ENV = "RAM_CONFIG"
 DB_ENV = "RAM_DB"
-REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-REGIONS = ("us", "china", "eu", "other", "unknown")
+REPO_ID = re.compile(REPO_ID_PATTERN)
+# What a size class or region is when it cannot be known (RAM_SPEC §1): never in a pool.
+UNKNOWN = "unknown"
+# Regions in the order the charts stack them.
+REGIONS = ("china", "us", "eu", "other", UNKNOWN)
+METHODS = ("cutoff", "median")
+# RAM_SPEC §6 parameters: the defaults of ``ram:`` in config.yaml and of ``metric.RamParams``.
+DEFAULT_METHOD: Literal["cutoff", "median"] = "cutoff"
+DEFAULT_TOP_N = 10
+DEFAULT_MAX_GAP_DAYS = 14
+DEFAULT_MAX_DAY = 730
+DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
+SizeRanges = tuple[tuple[str, float, float | None], ...]
+DEFAULT_SCHEME: SizeRanges = (
+    ("<1B", 0.0, 1.0),
+    ("1-5B", 1.0, 5.0),
+    ("5-10B", 5.0, 10.0),
+    ("10-50B", 10.0, 50.0),
+    ("50-100B", 50.0, 100.0),
+    ("100-250B", 100.0, 250.0),
+    ("250B+", 250.0, None),
+)
+COARSE_SCHEME: SizeRanges = (
+    ("<1B", 0.0, 1.0),
+    ("1-9B", 1.0, 10.0),
+    ("10-99B", 10.0, 100.0),
+    ("100B+", 100.0, None),
+)
 DEFAULT_REJECT_PATTERNS = (
     r"(?:^|[-_/.])(?:gguf|mlx|mlc|onnx|awq|gptq|exl2|quantized)(?:$|[-_/.])",
     r"(?:^|[-_/.])(?:[2-8]bit|int[48]|bnb-4bit|q4f16_1)(?:$|[-_/.])",
@@ -119,7 +146,7 @@ class Sizes(_Section):
         if not scheme:
             raise ValueError("a size scheme needs at least one range")
         labels = [r.label for r in scheme]
-        if len(set(labels)) != len(labels) or "unknown" in labels:
+        if len(set(labels)) != len(labels) or UNKNOWN in labels:
             raise ValueError("labels must be unique and not 'unknown'")
         for a, b in itertools.pairwise(scheme):
             if a.max is None or a.max != b.min:
@@ -131,11 +158,11 @@ class Sizes(_Section):
 
 
 class RamSettings(_Section):
-    method: Literal["cutoff", "median"] = "cutoff"
-    top_n: Int = Field(default=10, ge=1, le=1000)
-    max_gap_days: Int = Field(default=14, ge=1, le=365)
-    max_day: Int = Field(default=730, ge=1, le=3650)
-    milestones: tuple[Int, ...] = (7, 14, 30, 60, 90, 180, 365)
+    method: Literal["cutoff", "median"] = DEFAULT_METHOD
+    top_n: Int = Field(default=DEFAULT_TOP_N, ge=1, le=1000)
+    max_gap_days: Int = Field(default=DEFAULT_MAX_GAP_DAYS, ge=1, le=365)
+    max_day: Int = Field(default=DEFAULT_MAX_DAY, ge=1, le=3650)
+    milestones: tuple[Int, ...] = DEFAULT_MILESTONES
     # RAM_SPEC §3: fewer defined pool curves than this on a day make that baseline cell thin
     # (None: 2 x top_n).  §1: a longer gap between createdAt and the first downloads, with
     # evidence the repo was not public, moves day 0 to the first downloads.
@@ -218,8 +245,6 @@ class Config(_Section):
 
     def size_scheme(self) -> tuple[tuple[str, float, float | None], ...]:
         """The configured size classes as ``(label, min, max)`` half-open ranges in billions."""
-        from ram.metric.formula import COARSE_SCHEME, DEFAULT_SCHEME
-
         s = self.sizes.scheme
         if s == "default":
             return tuple(DEFAULT_SCHEME)

@@ -17,10 +17,8 @@ from collectors.archive import (
     ArchiveFilter,
     count_rows,
     discover,
-    iter_archive,
     qualify,
     read_archive,
-    summarize,
 )
 from ram.errors import BadPanel, ConfigError
 from tests.archive_fixtures import (
@@ -45,6 +43,12 @@ KEPT = [
     "Qwen/Qwen3-8B-GGUF",
     "meta-llama/Llama-3.1-8B-Instruct",
 ]
+
+
+def kept(files: list[ArchiveFile], flt: ArchiveFilter) -> list[pa.Table]:
+    """Each file's kept rows after the light qualify pass, as a backfill reads them."""
+    qualified = qualify(files, flt).flt
+    return [read_archive(f, qualified) for f in files]
 
 
 def one_file(tmp_path: Path, rows: list[dict[str, object]], **kw: object) -> ArchiveFile:
@@ -132,7 +136,7 @@ def test_discover_reads_the_huggingface_cache_through_its_symlinks(tmp_path: Pat
         (DAYS[0], "hub_weekly_snapshots"),
         (DAYS[1], "hub_weekly_snapshots"),
     ]
-    assert [s.rows_kept for s in summarize(files, POLICY)] == [4, 4]
+    assert [table.num_rows for table in kept(files, POLICY)] == [4, 4]
 
 
 def test_discover_keeps_urls_and_names_them_by_dataset() -> None:
@@ -212,15 +216,17 @@ def test_policy_knobs(tmp_path: Path) -> None:
     assert read_archive(file, ArchiveFilter()).num_rows == 0
 
 
-def test_summarize_counts_and_progress(tmp_path: Path) -> None:
+def test_counts_and_qualify_progress(tmp_path: Path) -> None:
     files = discover([str(hub_stats_layout(tmp_path, DAYS))])
-    seen: list[tuple[dt.date, int]] = []
-    summary = summarize(files, POLICY, progress=lambda f, n: seen.append((f.snapshot_date, n)))
-    assert seen == [(d, 4) for d in DAYS]
+    seen: list[tuple[int, dt.date]] = []
+    q = qualify(files, POLICY, on_file=lambda i, f: seen.append((i, f.snapshot_date)))
+    assert seen == [(i, d) for i, d in enumerate(DAYS, start=1)]
+    assert q.refused == {}
+    tables = kept(files, POLICY)
     assert [
-        (s.rows_in_file, s.rows_kept, s.rows_skipped, s.models, s.discovered) for s in summary
-    ] == [(13, 4, 9, 4, 1)] * 3
-    assert count_rows(files[0]) == 13
+        (count_rows(f), t.num_rows, len(pc.unique(t["model_id"])), pc.sum(t["discovered"]).as_py())
+        for f, t in zip(files, tables, strict=True)
+    ] == [(13, 4, 4, 1)] * 3
 
 
 def test_a_new_release_keeps_its_first_days_under_the_threshold(tmp_path: Path) -> None:
@@ -229,25 +235,26 @@ def test_a_new_release_keeps_its_first_days_under_the_threshold(tmp_path: Path) 
         rows = [*snapshot_rows(), model("Qwen/Qwen3-32B", downloads, downloads)]
         write_archive(base / day.isoformat() / "models.parquet", rows)
     files = discover([str(base)])
-    assert qualify(files, POLICY).qualified_ids == {"Qwen/Qwen3-14B", "Qwen/Qwen3-32B"}
-    kept = [
-        t.filter(pc.equal(t["model_id"], "Qwen/Qwen3-32B")).to_pylist()
-        for _, t in iter_archive(files, POLICY)
+    q = qualify(files, POLICY)
+    assert q.flt.qualified_ids == {"Qwen/Qwen3-14B", "Qwen/Qwen3-32B"}
+    assert q.best == {"Qwen/Qwen3-14B": 500, "Qwen/Qwen3-32B": 600}
+    rows = [
+        t.filter(pc.equal(t["model_id"], "Qwen/Qwen3-32B")).to_pylist() for t in kept(files, POLICY)
     ]
-    assert [(r[0]["obs_date"], r[0]["downloads_30d"], r[0]["discovered"]) for r in kept] == [
+    assert [(r[0]["obs_date"], r[0]["downloads_30d"], r[0]["discovered"]) for r in rows] == [
         (DAYS[0], 40, True),
         (DAYS[1], 99, True),
         (DAYS[2], 600, True),
     ]
-    assert [s.rows_kept for s in summarize(files, POLICY)] == [5, 5, 5]
+    assert [table.num_rows for table in kept(files, POLICY)] == [5, 5, 5]
     # one file alone has no later snapshot to qualify the release
-    assert [s.rows_kept for s in summarize(files[:1], POLICY)] == [4]
+    assert [table.num_rows for table in kept(files[:1], POLICY)] == [4]
 
 
 def test_rereading_gives_identical_tables(tmp_path: Path) -> None:
     files = discover([str(weekly_layout(tmp_path, DAYS))])
-    first = [t for _, t in iter_archive(files, POLICY)]
-    second = [t for _, t in iter_archive(files, POLICY)]
+    first = kept(files, POLICY)
+    second = kept(files, POLICY)
     assert all(a.equals(b) for a, b in zip(first, second, strict=True))
     assert [t.column("downloads_30d").to_pylist()[1] for t in first] == [1000, 2000, 3000]
 

@@ -13,10 +13,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ram.config import REGIONS, UNKNOWN
 from ram.errors import BadInput, unknown_model, unknown_size_class
 
-REGIONS = ("china", "us", "eu", "other", "unknown")
-UNKNOWN = "unknown"
 OTHER_ORGS = "Other orgs"
 
 

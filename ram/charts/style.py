@@ -14,7 +14,8 @@ from datetime import date
 import numpy as np
 import plotly.graph_objects as go
 
-from ram.charts.data import OTHER_ORGS, UNKNOWN
+from ram.charts.data import OTHER_ORGS
+from ram.config import UNKNOWN
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, 'Liberation Sans', Arial, sans-serif"
 TEXT = "#7b7b7b"  # about 4.3:1 against both white and near-black pages

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMATS = ("table", "csv", "json")
 _HEADERS = {
     "cumulative_downloads": "downloads",
     "size_class": "class",

@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ram.config import UNKNOWN
 from ram.errors import BadInput, EmptyStore
 
-UNKNOWN = "unknown"
 WINDOW_DAYS = 30
 CHUNK = 1 << 22  # observation rows parsed at once: bounds temporaries whatever the input
 _NAT = np.iinfo(np.int64).min

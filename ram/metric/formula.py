@@ -16,9 +16,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ram.config import (
+    COARSE_SCHEME,
+    DEFAULT_MAX_DAY,
+    DEFAULT_MAX_GAP_DAYS,
+    DEFAULT_METHOD,
+    DEFAULT_MILESTONES,
+    DEFAULT_SCHEME,
+    DEFAULT_TOP_N,
+    METHODS,
+    UNKNOWN,
+)
 from ram.errors import BadInput
 from ram.metric.curves import (
-    UNKNOWN,
     Curves,
     build_curves,
     counts,
@@ -38,24 +48,7 @@ __all__ = [
     "find_restatements", "latest", "score", "size_class_of",
 ]  # fmt: skip
 
-DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
-METHODS = ("cutoff", "median")
 SizeScheme = Sequence[tuple[str, float, float | None]]
-DEFAULT_SCHEME: tuple[tuple[str, float, float | None], ...] = (
-    ("<1B", 0.0, 1.0),
-    ("1-5B", 1.0, 5.0),
-    ("5-10B", 5.0, 10.0),
-    ("10-50B", 10.0, 50.0),
-    ("50-100B", 50.0, 100.0),
-    ("100-250B", 100.0, 250.0),
-    ("250B+", 250.0, None),
-)
-COARSE_SCHEME: tuple[tuple[str, float, float | None], ...] = (
-    ("<1B", 0.0, 1.0),
-    ("1-9B", 1.0, 10.0),
-    ("10-99B", 10.0, 100.0),
-    ("100B+", 100.0, None),
-)
 SCORE_COLUMNS = [
     "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline", "ram",
     "n_models", "in_pool", "thin",
@@ -69,10 +62,10 @@ _BLOCK = 1 << 22  # cells per vectorised block: bounds temporaries at ~100 MB wh
 class RamParams:
     """The tunable parameters of RAM_SPEC §6 (the size scheme lives with the model table)."""
 
-    method: str = "cutoff"
-    top_n: int = 10
-    max_gap_days: int = 14
-    max_day: int = 730
+    method: str = DEFAULT_METHOD
+    top_n: int = DEFAULT_TOP_N
+    max_gap_days: int = DEFAULT_MAX_GAP_DAYS
+    max_day: int = DEFAULT_MAX_DAY
     milestones: tuple[int, ...] = DEFAULT_MILESTONES
     min_pool: int | None = None  # None: 2 x top_n (§3, support and thin baselines)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -23,9 +22,10 @@ from collectors.archive import (
     count_rows,
     discover,
     is_remote,
+    qualify,
     read_archive,
+    require_httpfs,
 )
-from collectors.archive_columns import merge_columns
 from ram import catalog
 from ram.config import Config
 from ram.dates import now_utc
@@ -33,10 +33,7 @@ from ram.errors import BadPanel, EmptyStore, HubError, RamError
 from ram.pipeline.refresh import refresh_top_cache
 from ram.store.database import RunRecord, Store
 
-HTTPFS_INSTALL = "python -c \"import duckdb; duckdb.connect().install_extension('httpfs')\""
 DRY_RUN_COLUMNS = ["file", "date", "rows_in_file", "rows_kept", "models", "discovered", "error"]
-# What the tracking policy looks at; the qualify pass reads only these columns.
-_POLICY_COLUMNS = ("model_id", "downloads_30d", "downloads_all_time", "pipeline_tag")
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
@@ -82,22 +79,6 @@ class _Kept:
         }
 
 
-def require_httpfs(path: str) -> None:
-    """Refuse a remote archive up front when DuckDB's httpfs is missing (no download attempt)."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET autoinstall_known_extensions = false")
-        con.execute("LOAD httpfs")
-    except duckdb.Error:
-        raise HubError(
-            f"{path}: remote archives need DuckDB's httpfs extension, which is not installed "
-            f"or does not load (DuckDB downloads it on first use); install it with network access: "
-            f"{HTTPFS_INSTALL} (or download the files and pass their local paths)"
-        ) from None
-    finally:
-        con.close()
-
-
 def _plan(
     cfg: Config,
     archives: Sequence[str],
@@ -134,34 +115,6 @@ def _stored(cfg: Config, db: Path | None) -> tuple[frozenset[str], dict[str, str
     tracked = frozenset(models.loc[models["tracked"], "model_id"])
     via = models.dropna(subset=["via"])
     return tracked, dict(zip(via["model_id"], via["via"], strict=True))
-
-
-def _qualify(
-    files: Sequence[ArchiveFile],
-    flt: ArchiveFilter,
-    columns: Mapping[str, str],
-    progress: Progress | None,
-) -> tuple[ArchiveFilter, dict[str, int], dict[str, RamError]]:
-    """A light pass over every file: discovered repos that reach ``min_downloads`` somewhere
-    (with their highest 30-day count), and the files already found unreadable."""
-    refused: dict[str, RamError] = {}
-    if flt.min_downloads is None or not flt.tracked_orgs or len(files) < 2:
-        return flt, {}, refused
-    light = {k: v if k in _POLICY_COLUMNS else "" for k, v in merge_columns(columns).items()}
-    best: dict[str, int] = {}
-    for i, file in enumerate(files, start=1):
-        if progress:
-            progress(Step("check", file, i, len(files)))
-        try:
-            table = read_archive(file, flt, light)
-        except (BadPanel, HubError) as exc:
-            refused[file.path] = exc
-            continue
-        found = table.filter(table["discovered"]).select(["model_id", "downloads_30d"])
-        for mid, n in zip(*(found.column(c).to_pylist() for c in found.column_names), strict=True):
-            if n is not None and n > best.get(mid, -1):
-                best[mid] = n
-    return replace(flt, qualified_ids=frozenset(best)), best, refused
 
 
 def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> _Kept:
@@ -254,9 +207,14 @@ def _files(
     """Each file, oldest first, as ``(i, total, file, what we keep, why it was refused)``: the
     one reading loop behind ``backfill`` and ``dry_run``."""
     p = _plan(cfg, archives, date, name, db)
-    flt, best, refused = _qualify(p.files, p.flt, cfg.archive.columns, progress)
-    p = replace(p, flt=flt)
     total = len(p.files)
+
+    def checking(i: int, file: ArchiveFile) -> None:
+        if progress:
+            progress(Step("check", file, i, total))
+
+    q = qualify(p.files, p.flt, cfg.archive.columns, checking)
+    p, best, refused = replace(p, flt=q.flt), q.best, q.refused
     for i, file in enumerate(p.files, start=1):
         kept, error = None, refused.get(file.path)
         if error is None:
