@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pyarrow as pa
 
-from ram.errors import BadPanel, ConfigError
+from ram.errors import BadPanel
 
 # Logical name -> column in the archive.  ``a.b`` reaches into a STRUCT column or, when the column
 # is text, into its JSON.  Names as in cfahlgren1/hub-stats models.parquet and the
@@ -62,13 +62,23 @@ OUTPUT_SCHEMA = pa.schema(
 
 def merge_columns(columns: Mapping[str, str] | None) -> dict[str, str]:
     """``DEFAULT_COLUMNS`` overridden by a layout's mapping (``archive.columns`` in config)."""
-    merged = dict(DEFAULT_COLUMNS)
-    for key, value in (columns or {}).items():
+    problem = column_problem(columns or {})
+    if problem is not None:  # ram.config refuses such a mapping on load; a caller may not
+        raise ValueError(problem)
+    return {**DEFAULT_COLUMNS, **(columns or {})}
+
+
+def column_problem(columns: Mapping[str, str]) -> str | None:
+    """Why ``columns`` (logical name -> column, or ``col.key.key`` into a struct or JSON text)
+    cannot map an archive's layout, or None.  ``ram.config`` uses it to validate
+    ``archive.columns``."""
+    for key, spec in columns.items():
         if key not in DEFAULT_COLUMNS:
-            known = ", ".join(DEFAULT_COLUMNS)
-            raise ConfigError(f"archive.columns: unknown column {key!r}; known: {known}")
-        merged[key] = value
-    return merged
+            return f"unknown column {key!r}; known: {', '.join(DEFAULT_COLUMNS)}"
+        _, _, rest = spec.partition(".")
+        if rest and not all(_JSON_KEY.match(k) for k in rest.split(".")):
+            return f"{key}: {spec!r}: keys after the column must be [A-Za-z0-9_]"
+    return None
 
 
 def _quote(ident: str) -> str:
@@ -97,8 +107,7 @@ def _resolve(spec: str, schema: pa.Schema) -> tuple[str, pa.DataType, bool] | No
                 return None
             expr, typ = f"struct_extract({expr}, {_literal(name)})", typ.field(idx).type
         elif _is_text(typ):
-            if not all(_JSON_KEY.match(k) for k in fields[i:]):
-                raise ConfigError(f"archive.columns: {spec!r}: JSON keys must be [A-Za-z0-9_]")
+            # column_problem refused other keys: they are safe inside a JSON path literal
             path = _literal("$." + ".".join(fields[i:]))
             return (
                 f"CASE WHEN json_valid({expr}) THEN json_extract_string({expr}, {path}) END",

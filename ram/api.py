@@ -1,4 +1,4 @@
-"""The library API behind the CLI, charts, report and notebooks: store + catalog + formula.
+"""The library API behind the CLI, charts, report and notebooks: store + catalog + metric.
 
 Every function returns data (DataFrames, dataclasses); rendering happens at the edge.
 """

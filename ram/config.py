@@ -217,6 +217,17 @@ class Charts(_Section):
 class Archive(_Section):
     columns: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("columns")
+    @classmethod
+    def _layout(cls, columns: dict[str, str]) -> dict[str, str]:
+        if columns:  # the archive readers own the layout (and pyarrow): only load them if needed
+            from collectors.archive_columns import column_problem
+
+            problem = column_problem(columns)
+            if problem is not None:
+                raise ValueError(problem)
+        return columns
+
 
 class Config(_Section):
     storage: Storage = Storage()

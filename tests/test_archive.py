@@ -20,6 +20,7 @@ from collectors.archive import (
     qualify,
     read_archive,
 )
+from ram.config import parse_config
 from ram.errors import BadPanel, ConfigError
 from tests.archive_fixtures import (
     ORGS,
@@ -325,6 +326,10 @@ def test_column_mapping_reads_another_layout(tmp_path: Path) -> None:
         {"model_id": "Qwen/Qwen3-8B", "downloads_30d": 11, "safetensors_total": 42, "likes": None}
     ]
     with pytest.raises(ConfigError, match=r"archive\.columns: unknown column 'repo_id'"):
+        parse_config({"archive": {"columns": {"repo_id": "repo"}}})
+    with pytest.raises(ConfigError, match=r"archive\.columns: model_id: 'meta\.a-b'"):
+        parse_config({"archive": {"columns": {"model_id": "meta.a-b"}}})
+    with pytest.raises(ValueError, match="unknown column 'repo_id'"):
         read_archive(discover([str(path)])[0], POLICY, {"repo_id": "repo"})
 
 

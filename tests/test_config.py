@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ram.config import Config, load_config, parse_config
 from ram.errors import ConfigError
@@ -15,6 +16,29 @@ def test_shipped_config_equals_the_built_in_defaults() -> None:
     shipped = load_config(ROOT / "config.yaml")
 
     assert shipped.model_dump(exclude={"path"}) == Config().model_dump(exclude={"path"})
+
+
+def _keys(data: object, prefix: str = "") -> set[str]:
+    if not isinstance(data, dict):
+        return {prefix}
+    if not data:  # an empty mapping (orgs: {}) is a value, not a section
+        return {prefix}
+    return {k for key, value in data.items() for k in _keys(value, f"{prefix}{key}.")}
+
+
+def test_the_defaults_shown_in_config_yaml_are_the_codes() -> None:
+    """config.yaml shows every setting with its default, commented out (``#key: value``, prose
+    behind ``##``); the
+    defaults themselves live only in ram/config.py.  What it shows must be what the code uses,
+    and it must show every setting."""
+    lines = (ROOT / "config.yaml").read_text().splitlines()
+    shown = yaml.safe_load(
+        "\n".join(line[1:] for line in lines if line.startswith("#") and not line.startswith("##"))
+    )
+    code = Config().model_dump(mode="json", exclude={"path"})
+
+    assert parse_config(shown).model_dump(mode="json", exclude={"path"}) == code
+    assert _keys(shown) == _keys(code)
 
 
 def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -441,3 +441,23 @@ def test_a_store_without_scores_caches_an_empty_leaderboard(
         "rank,model_id,size_class,release_date,day,cumulative_downloads,baseline,ram,n_models,"
         "in_pool,thin,flags\n"
     )
+
+
+def test_an_edit_to_any_module_of_any_sub_package_changes_the_key(
+    example_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key covers the code of every layer (ram/metric/formula.py as much as ram/api.py): a
+    copy of the package with one module edited gets another key."""
+    import shutil
+
+    package = tmp_path / "ram"
+    shutil.copytree(
+        Path(score_cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(score_cache, "_PACKAGE", package)
+    cfg = load_config(None)
+    before = score_cache.cache_key(cfg, example_db)
+    formula = package / "metric" / "formula.py"
+    formula.write_text(formula.read_text() + "\n# an edit\n")
+
+    assert score_cache.cache_key(cfg, example_db) not in (None, before)

@@ -1,4 +1,4 @@
-"""``ram backfill``: import public Hub snapshot archives (registered on the shared app).
+"""``ram backfill``: import public Hub snapshot archives (registered by ram.cli.main).
 
 Kept free of heavy imports at module level: ``ram --help`` imports this file.
 """

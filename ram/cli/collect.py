@@ -1,4 +1,4 @@
-"""``ram snapshot`` and ``ram schedule``: live collection (registered on the shared app).
+"""``ram snapshot``, ``ram schedule`` and ``ram doctor``: live collection and its smoke check.
 
 Kept free of heavy imports at module level: ``ram --help`` imports this file.
 """

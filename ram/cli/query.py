@@ -1,6 +1,6 @@
-"""The ``ram`` command line: each command parses options, calls one library function, renders.
-
-Errors are raised as ``ram.errors`` states and become one line on stderr here, in ``main``.
+"""The query commands (and ``import panel``): each parses options, calls one library function
+and renders through ``ram.cli.output``.  Errors are raised as ``ram.errors`` states; ``ram.cli.main``
+turns them into one line and an exit code.
 """
 
 from __future__ import annotations
