@@ -1,6 +1,6 @@
-"""The query commands (and ``import panel``): each parses options, calls one library function
-and renders through ``ram.cli.output``.  Errors are raised as ``ram.errors`` states; ``ram.cli.main``
-turns them into one line and an exit code.
+"""The query commands (and ``import panel``): each parses options, calls one library
+function and renders through ``ram.cli.output``.  Errors are raised as ``ram.errors`` states;
+``ram.cli.main`` turns them into one line and an exit code.
 """
 
 from __future__ import annotations
