@@ -267,7 +267,11 @@ class Config(_Section):
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:
     err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    # A key may be blank or hold control characters ("\r"): quoted, it stays visible, one line.
+    key = ".".join(
+        str(p) if str(p).isprintable() and str(p).strip() else repr(str(p)) for p in err["loc"]
+    )
+    key = key or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"

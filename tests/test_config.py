@@ -175,3 +175,13 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
 
 def test_no_config_file_means_defaults(tmp_path: Path) -> None:
     assert load_config() == Config()
+
+
+@pytest.mark.parametrize("key", ["\r", " ", "a\nb"])
+def test_an_unknown_key_that_does_not_print_is_quoted(key: str) -> None:
+    """Found by the config fuzzer: a key "\\r" gave "config: : unknown key" (and a key with a
+    newline two lines)."""
+    with pytest.raises(ConfigError) as err:
+        parse_config({"ram": {key: 1}})
+    assert str(err.value) == f"config: ram.{key!r}: unknown key; fix or remove it"
+    assert len(str(err.value).splitlines()) == 1

@@ -13,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, Result
+from ram.config import Config
+from tests.conftest import Result
 
 FUZZ = settings(
     deadline=None,
@@ -49,7 +50,8 @@ def assert_one_line_error_or_ok(r: Result, *, help_ok: bool = False) -> None:
 
 # -- YAML values and config files --------------------------------------------------------------
 
-BASE_CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text())
+# Every setting at its default, as config.yaml shows them (commented out there).
+BASE_CONFIG: dict[str, Any] = Config().model_dump(mode="json", exclude={"path"})
 
 scalars = st.one_of(
     st.none(),
@@ -106,7 +108,7 @@ def _parent(cfg: Any, path: tuple[Any, ...]) -> dict[Any, Any] | list[Any] | Non
 
 @st.composite
 def mutated_configs(draw: st.DrawFn) -> Any:
-    """The shipped config with one to three keys replaced, deleted or joined by an unknown one."""
+    """The full default config with one to three keys replaced, deleted or joined by an unknown one."""
     cfg = copy.deepcopy(BASE_CONFIG)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(CONFIG_PATHS))
