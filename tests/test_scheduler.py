@@ -284,6 +284,7 @@ def _start(db: Path, hub: FakeHub, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # processes and signals: with the reliability suite
 def test_sigterm_stops_the_scheduler_cleanly_and_a_second_one_is_refused(
     hub: FakeHub, tmp_path: Path
 ) -> None:
@@ -326,6 +327,7 @@ def test_sigterm_stops_the_scheduler_cleanly_and_a_second_one_is_refused(
     assert query(db, "SELECT status, requests FROM runs")[0] == ("ok", 6)
 
 
+@pytest.mark.slow  # processes and signals: with the reliability suite
 def test_sigterm_during_a_snapshot_waits_for_it_to_be_saved(tmp_path: Path) -> None:
     write_config(tmp_path)
     db = tmp_path / "s.duckdb"

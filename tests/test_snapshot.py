@@ -797,6 +797,7 @@ def rest_of(queue: Queue[str | None], timeout: float = 30) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # processes and signals: with the reliability suite
 def test_ram_top_works_while_a_snapshot_fetches_and_while_it_saves(
     tmp_path: Path, on_day: Any
 ) -> None:

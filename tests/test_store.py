@@ -197,6 +197,7 @@ def test_reader_of_missing_file_is_empty_store(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.slow  # processes and signals: with the reliability suite
 def test_reader_waits_for_a_writer_process(tmp_path: Path) -> None:
     """A CLI read while another process writes succeeds once the short write is over."""
     db = tmp_path / "s.duckdb"
