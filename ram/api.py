@@ -18,7 +18,7 @@ import pandas as pd
 from ram import catalog
 from ram.config import Config
 from ram.errors import BadInput, EmptyStore, unknown_model, unknown_size_class
-from ram.metric import formula, leaderboard, quality
+from ram.metric import forecast, formula, leaderboard, quality
 from ram.store.database import Store
 
 SCORE_CSV_COLUMNS = [*formula.SCORE_COLUMNS, "flags"]
@@ -48,6 +48,11 @@ class Analysis:
     @property
     def size_classes(self) -> list[str]:
         return [label for label, _, _ in self.scheme]
+
+    @functools.cached_property
+    def known(self) -> forecast.Known:
+        """The curves with their point days: what was known on any earlier date (forecasts)."""
+        return forecast.Known.of(self.result.curves, self.result.models)
 
     @functools.cached_property
     def flags(self) -> pd.DataFrame:
@@ -295,3 +300,115 @@ def freeze_baseline(cfg: Config, db: Path, name: str, an: Analysis) -> int:
             scheme=an.scheme,
             as_of=an.as_of,
         )
+
+
+# -- forecasts (docs/FORECAST_SPEC.md) ---------------------------------------------------------
+
+
+def _days_option(days: Sequence[int], what: str, last: int) -> list[int]:
+    out = sorted({int(d) for d in days})
+    if not out or out[0] < 1 or out[-1] > last:
+        raise BadInput(f"{what}: give days 1..{last} (ram.max_day), e.g. 90,180,365")
+    return out
+
+
+def _forecast_targets(
+    an: Analysis, model_ids: Sequence[str] | None, at_day: int | None
+) -> pd.DataFrame:
+    """Which models to forecast from which day: the named ones (checked) or every pool model;
+    from ``at_day``, or else from each model's last defined day (today's forecast)."""
+    curves = an.result.curves
+    if model_ids:
+        for m in model_ids:
+            _known_model(an.models, m)
+        wanted = list(dict.fromkeys(model_ids))
+    else:
+        known = an.known
+        wanted = list(curves.model_ids[known.pool & (known.cls != formula.UNKNOWN)])
+    rows = pd.Index(curves.model_ids, dtype=object).get_indexer(pd.Index(wanted, dtype=object))
+    present = rows >= 0
+    if at_day is not None:
+        days = np.full(int(present.sum()), at_day, dtype=np.int64)
+    else:
+        defined = ~np.isnan(curves.values[rows[present]])
+        width = defined.shape[1]
+        days = (width - 1 - defined[:, ::-1].argmax(axis=1)).astype(np.int64)
+    ids = np.asarray(wanted, dtype=object)[present]
+    return pd.DataFrame({"model_id": ids, "at_day": days})
+
+
+def forecast_table(
+    an: Analysis,
+    cfg: Config,
+    model_ids: Sequence[str] | None = None,
+    at_day: int | None = None,
+    horizons: Sequence[int] | None = None,
+) -> Leaderboard:
+    """Forecasts (``forecast.FORECAST_COLUMNS``) of ``model_ids`` or every pool model, with
+    notes naming what could not be forecast and why."""
+    last = an.result.params.max_day
+    hs = _days_option(horizons or cfg.forecast.horizons, "--horizon", last)
+    if at_day is not None and not 1 <= at_day < hs[-1]:
+        raise BadInput(
+            f"--at-day {at_day}: forecast from a day 1..{hs[-1] - 1}, before the horizon"
+        )
+    targets = _forecast_targets(an, model_ids, at_day)
+    rows = forecast.forecast(
+        an.known, an.result.models, targets, hs, an.result.params, cfg.forecast.min_reference
+    )
+    notes = []
+    missing = sorted(set(targets["model_id"]) - set(rows["model_id"]))
+    if model_ids:
+        lost = [m for m in model_ids if m not in set(rows["model_id"])]
+        notes += [f"no forecast for {m}: {_why_no_forecast(an, m, at_day, hs)}" for m in lost]
+    elif missing:
+        notes.append(
+            f"{len(missing):,} pool models have no forecast (no count on their day --at-day, or "
+            "past every horizon); name one to see why"
+        )
+    thin = int((rows["n_reference"] == 0).sum())
+    if thin:
+        notes.append(
+            f"{thin:,} forecasts have no reference model (no pool model was old enough, with "
+            "known counts, on the forecast's date): their quantiles are empty"
+        )
+    if len(rows) and rows["fallback"].any():
+        notes.append(
+            f"{int(rows['fallback'].sum()):,} forecasts fell back to every class's references "
+            f"(fewer than forecast.min_reference = {cfg.forecast.min_reference} in the class)"
+        )
+    return Leaderboard(rows, notes)
+
+
+def _why_no_forecast(an: Analysis, model_id: str, at_day: int | None, hs: Sequence[int]) -> str:
+    known = an.known
+    i = int(pd.Index(known.curves.model_ids, dtype=object).get_loc(model_id))
+    if known.cls[i] == formula.UNKNOWN:
+        return "its size class is unknown"
+    if np.isnan(known.release[i]):
+        return "its release date is unknown"
+    age = formula.day_of(an.as_of) - int(known.release[i])
+    start = at_day if at_day is not None else age
+    if start >= hs[-1]:
+        return f"day {start} is past every horizon ({', '.join(map(str, hs))})"
+    if at_day is not None and at_day > age:
+        return f"it is {age} days old, younger than --at-day {at_day}"
+    return f"no count of it is dated on its day {start}"
+
+
+def backtest_table(
+    an: Analysis,
+    cfg: Config,
+    at_days: Sequence[int] | None = None,
+    horizons: Sequence[int] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rolling-origin backtest (FORECAST_SPEC §4): its summary and every forecast scored."""
+    last = an.result.params.max_day
+    hs = _days_option(horizons or cfg.forecast.horizons, "--horizon", last)
+    ts = _days_option(at_days or cfg.forecast.backtest_days, "--at-day", last)
+    live, _ = formula.compute_baselines_and_support(
+        an.result.curves, an.result.models, an.result.params.method, an.result.params.top_n
+    )
+    return forecast.backtest(
+        an.known, an.result.models, live, ts, hs, an.result.params, cfg.forecast.min_reference
+    )

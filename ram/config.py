@@ -37,6 +37,10 @@ DEFAULT_TOP_N = 10
 DEFAULT_MAX_GAP_DAYS = 14
 DEFAULT_MAX_DAY = 730
 DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
+# docs/FORECAST_SPEC.md §2, §4, §5.
+DEFAULT_MIN_REFERENCE = 20
+DEFAULT_HORIZONS = (90, 180, 365)
+DEFAULT_BACKTEST_DAYS = (7, 14, 30, 60)
 SizeRanges = tuple[tuple[str, float, float | None], ...]
 DEFAULT_SCHEME: SizeRanges = (
     ("<1B", 0.0, 1.0),
@@ -209,6 +213,21 @@ class Schedule(_Section):
         return timezone
 
 
+class ForecastSettings(_Section):
+    # Fewer same-class reference models than this: the reference set is every class's
+    # (FORECAST_SPEC §2), and the forecast says so (fallback).
+    min_reference: Int = Field(default=DEFAULT_MIN_REFERENCE, ge=1, le=100_000)
+    horizons: tuple[Int, ...] = DEFAULT_HORIZONS
+    backtest_days: tuple[Int, ...] = DEFAULT_BACKTEST_DAYS
+
+    @field_validator("horizons", "backtest_days")
+    @classmethod
+    def _days(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days or any(d < 1 for d in days):
+            raise ValueError("give at least one day, each 1 or more")
+        return days
+
+
 class Charts(_Section):
     default_models: Int = Field(default=8, ge=1, le=50)
     png_scale: Num = Field(default=2, gt=0, le=8)
@@ -236,9 +255,19 @@ class Config(_Section):
     ram: RamSettings = RamSettings()
     collector: Collector = Collector()
     schedule: Schedule = Schedule()
+    forecast: ForecastSettings = ForecastSettings()
     charts: Charts = Charts()
     archive: Archive = Archive()
     path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _forecast_days_in_range(self) -> Config:
+        last = self.ram.max_day
+        for name in ("horizons", "backtest_days"):
+            for d in getattr(self.forecast, name):
+                if d > last:
+                    raise ValueError(f"forecast.{name}: day {d} is after ram.max_day ({last})")
+        return self
 
     def db_path(self, override: str | Path | None = None) -> Path:
         """The database: ``--db`` beats ``RAM_DB`` beats ``storage.db`` (relative to the file)."""

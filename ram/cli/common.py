@@ -16,6 +16,7 @@ import typer
 from ram.errors import BadInput
 
 if TYPE_CHECKING:
+    from ram.api import Analysis
     from ram.config import Config
 
 
@@ -104,3 +105,22 @@ DaysOption = Annotated[
 SizeClassOption = Annotated[
     str | None, typer.Option("--size-class", "-c", help="Only this size class, e.g. 5-10B.")
 ]
+
+
+def analysis(method: object, as_of: str | None, baseline: str | None) -> Analysis:
+    """The analysis the options ask for; the live one also (re)writes the top cache."""
+    from ram import api, score_cache
+
+    cfg, db = STATE.cfg, STATE.db_path
+    chosen, when = getattr(method, "value", None), parse_date(as_of)
+    # The key is taken before the read, so a write during it leaves the cache unused.
+    live = score_cache.applies(cfg, chosen, baseline, when)
+    key = score_cache.cache_key(cfg, db) if live else None
+    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline)
+    score_cache.save(an, db, key)
+    return an
+
+
+def meta_of(an: Analysis) -> dict[str, object]:
+    """The as-of date, baseline and source every listing carries."""
+    return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}

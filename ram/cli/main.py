@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ram import __version__
-from ram.cli import backfill, charts, collect, query
+from ram.cli import backfill, charts, collect, forecast, query
 from ram.cli.common import STATE
 from ram.errors import RamError
 
@@ -53,7 +53,7 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_global)
-    for module in (query, collect, charts, backfill):
+    for module in (query, forecast, collect, charts, backfill):
         module.register(app)
     return app
 

@@ -22,7 +22,29 @@ _HEADERS = {
     "params_source": "params from",
     "release_source": "date from",
     "tracked_reason": "why",
+    "downloads_p10": "dl p10",
+    "downloads_p50": "dl p50",
+    "downloads_p90": "dl p90",
+    "ram_p10": "ram p10",
+    "ram_p50": "ram p50",
+    "ram_p90": "ram p90",
+    "p_top10": "P(top10)",
+    "n_reference": "refs",
+    "at_day": "t0",
+    "horizon": "H",
+    "error_factor": "error ×",
+    "coverage_80": "80% cover",
+    "fallback_share": "fallback",
+    "median_reference": "refs (median)",
+    "no_reference": "no refs",
 }
+# Forecast downloads are estimates: three significant figures (2.96M), so that the table fits.
+_COMPACT = frozenset({"downloads_p10", "downloads_p50", "downloads_p90"})
+# Shares, probabilities and ratios: two decimals (counts have none).
+_TWO_DECIMALS = frozenset({
+    "ram", "ratio", "ram_p10", "ram_p50", "ram_p90", "p_top10", "error_factor", "coverage_80",
+    "spearman", "brier", "fallback_share",
+})  # fmt: skip
 
 
 def default_format() -> str:
@@ -62,8 +84,10 @@ def _cell(value: Any, column: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if column in ("ram", "ratio"):
+        if column in _TWO_DECIMALS:
             return f"{value:.2f}"
+        if column in _COMPACT:
+            return _compact(value)
         if column in ("params_b", "active_params_b", "name_params_b", "weights_params_b"):
             return f"{value:.4g}"
         if column == "difference":
@@ -72,6 +96,17 @@ def _cell(value: Any, column: str) -> str:
     if isinstance(value, int) and column not in ("day", "rank", "top_n"):
         return f"{value:,}"
     return str(value)
+
+
+def _compact(value: float) -> str:
+    """A large estimate with three significant figures: 8,412 · 12.3k · 2.96M · 1.20B."""
+    if abs(value) < 10_000:
+        return f"{value:,.0f}"
+    rounded = float(f"{value:.3g}")
+    size, unit = next(u for u in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if abs(rounded) >= u[0])
+    scaled = rounded / size
+    digits = max(0, 2 - math.floor(math.log10(abs(scaled))))
+    return f"{scaled:,.{digits}f}{unit}"
 
 
 def _caption(meta: dict[str, Any]) -> str:
@@ -103,7 +138,7 @@ def _table(
         table.add_column(
             _HEADERS.get(col, col),
             justify="right" if col in numeric else "left",
-            no_wrap=col == "model_id",
+            no_wrap=col == "model_id" or col in numeric,  # a number is never split
             overflow="fold",
         )
     for row in rows:

@@ -20,30 +20,14 @@ from ram.cli.common import (
     FormatOption,
     MethodOption,
     SizeClassOption,
+    analysis,
     check_days,
     fmt_or_default,
-    parse_date,
+    meta_of,
 )
 
 if TYPE_CHECKING:
-    from ram.api import Analysis
-
-
-def _analyse(method: object, as_of: str | None, baseline: str | None) -> Analysis:
-    from ram import api, score_cache
-
-    cfg, db = STATE.cfg, STATE.db_path
-    chosen, when = getattr(method, "value", None), parse_date(as_of)
-    # The key is taken before the read, so a write during it leaves the cache unused.
-    live = score_cache.applies(cfg, chosen, baseline, when)
-    key = score_cache.cache_key(cfg, db) if live else None
-    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline)
-    score_cache.save(an, db, key)
-    return an
-
-
-def _meta(an: Analysis) -> dict[str, object]:
-    return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}
+    pass
 
 
 def import_panel(
@@ -118,13 +102,13 @@ def score(
     from ram import api
     from ram.cli.output import emit
 
-    an = _analyse(method, as_of, baseline)
+    an = analysis(method, as_of, baseline)
     ms = api.score_model(an, model_id, check_days(day))
     f = fmt_or_default(fmt)
     m = ms.model
     latest = ms.latest
     meta = {
-        **_meta(an),
+        **meta_of(an),
         "model": m["model_id"],
         "size_class": m["size_class"],
         "params_b": m["params_b"],
@@ -195,9 +179,9 @@ def top(
     from ram import api
     from ram.cli.output import emit
 
-    an = _analyse(method, as_of, baseline)
+    an = analysis(method, as_of, baseline)
     board = api.top_leaderboard(an, wanted, size_class, limit, scope)
-    emit(board.rows, f, title=title, meta=_meta(an), notes=board.notes)
+    emit(board.rows, f, title=title, meta=meta_of(an), notes=board.notes)
 
 
 def scores(
@@ -214,9 +198,9 @@ def scores(
     from ram import api
     from ram.cli.output import emit
 
-    an = _analyse(method, as_of, baseline)
+    an = analysis(method, as_of, baseline)
     frame = api.scores_table(an, check_days(day))
-    emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=_meta(an))
+    emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=meta_of(an))
 
 
 def baseline(
@@ -238,7 +222,7 @@ def baseline(
     from ram.cli.output import emit
     from ram.errors import BadInput
 
-    an = _analyse(method, as_of, baseline_version)
+    an = analysis(method, as_of, baseline_version)
     if freeze is not None:
         if not freeze.strip() or len(freeze) > 64:
             raise BadInput("--freeze needs a short version name, e.g. 2026-Q2")
@@ -250,7 +234,7 @@ def baseline(
         )
         return
     frame = api.baseline_table(an, size_class, check_days(day))
-    emit(frame, fmt_or_default(fmt), title="Baselines", meta=_meta(an))
+    emit(frame, fmt_or_default(fmt), title="Baselines", meta=meta_of(an))
 
 
 def status(fmt: FormatOption = None) -> None:

@@ -35,6 +35,9 @@ class Curves:
     values: np.ndarray
     last_value: np.ndarray
     as_of: date
+    # (row, day) of every point the curves were built from (anchors aside), rule 2 and 3 alike:
+    # what ``ram.metric.forecast`` needs to recover the curves as known on an earlier date.
+    points: tuple[np.ndarray, np.ndarray] | None = None
 
     def frame(self) -> pd.DataFrame:
         """Long form of the defined cells: model_id, day, cumulative_downloads."""
@@ -380,6 +383,7 @@ def build_curves(
     np.maximum(total, 0.0, out=total)  # the anchor is the first point of the running maximum
     running_max(m, total, head)
     fill(values, m, d, total, head, max_gap_days)
+    point_m, point_d = [m[~np.isnan(total)]], [d[~np.isnan(total)]]
     final = np.r_[head[1:], True] if len(m) else head
     last_value[m[final]] = total[final]
     values[anchored[np.isnan(values[anchored, 0])], 0] = 0.0
@@ -389,5 +393,11 @@ def build_curves(
         fill(values, wm, wd, ww, head, max_gap_days)
         final = np.r_[head[1:], True] if len(wm) else head
         last_value[wm[final]] = ww[final]
+        point_m.append(wm)
+        point_d.append(wd)
+    pm, pd_ = np.concatenate(point_m).astype(np.int64), np.concatenate(point_d).astype(np.int64)
+    inside = pd_ <= max_day
     as_of_date: date = np.datetime64(as_of_day, "D").item()
-    return Curves(np.asarray(ids, dtype=object), values, last_value, as_of_date)
+    return Curves(
+        np.asarray(ids, dtype=object), values, last_value, as_of_date, (pm[inside], pd_[inside])
+    )

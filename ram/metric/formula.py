@@ -95,7 +95,7 @@ def size_class_of(params_b: float | None, scheme: SizeScheme = DEFAULT_SCHEME) -
     return UNKNOWN
 
 
-def _align(curves: Curves, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def align(curves: Curves, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Size class, pool flag and release day of each curve row (unknown when not in models)."""
     ids, release, cls, pool = models_table(models)
     at = ids.get_indexer(pd.Index(curves.model_ids, dtype=object))
@@ -146,7 +146,7 @@ def _per_class(
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(class, baseline, n_models) on days 1..max_day for each class with pool members."""
     RamParams(method=method, top_n=top_n)
-    cls, pool, _ = _align(curves, models)
+    cls, pool, _ = align(curves, models)
     for label in sorted(set(cls[pool & (cls != UNKNOWN)])):
         rows = np.nonzero(pool & (cls == label))[0]
         if method == "cutoff":
@@ -217,7 +217,7 @@ def _scored(
 ) -> pd.DataFrame:
     """Score cells of every classified model on ``days`` (or only its last scorable one), each
     with its baseline's support ``n_models``, ``in_pool`` and ``thin`` (§3, §4)."""
-    cls, pool, release = _align(curves, models)
+    cls, pool, release = align(curves, models)
     labels, grid, support = _baseline_grid(baselines, curves.values.shape[1] - 1)
     klass = labels.get_indexer(pd.Index(cls, dtype=object))
     rows = np.nonzero((klass >= 0) & (cls != UNKNOWN))[0]

@@ -1,0 +1,294 @@
+"""Reference-class ratio forecasts and their backtest (docs/FORECAST_SPEC.md): pure, vectorised.
+
+A forecast of model ``m`` at day ``t0`` is made on the calendar date ``F = r_m + t0`` from what
+was known then: every curve cut to the points dated on or before ``F`` (``Known.as_of``), and
+the baselines of those cut curves, computed by ``ram.metric.formula`` itself.  Loops run over
+calendar dates, days and classes, never over models: the models of one date are arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ram.config import DEFAULT_BACKTEST_DAYS, DEFAULT_HORIZONS, DEFAULT_MIN_REFERENCE, UNKNOWN
+from ram.errors import BadInput
+from ram.metric.curves import Curves, day_of
+from ram.metric.formula import RamParams, align, compute_baselines
+
+FORECAST_COLUMNS = [
+    "model_id", "size_class", "at_day", "horizon", "downloads_p10", "downloads_p50",
+    "downloads_p90", "ram_p10", "ram_p50", "ram_p90", "p_top10", "n_reference", "fallback",
+]  # fmt: skip
+BACKTEST_COLUMNS = [
+    "at_day", "horizon", "n", "error_factor", "coverage_80", "spearman", "brier", "n_brier",
+    "fallback_share", "median_reference", "no_reference",
+]  # fmt: skip
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class Known:
+    """Curves with their point days, so that any calendar date's knowledge can be recovered.
+
+    RAM_SPEC §2 builds a curve from points in increasing day order (running maximum, the window
+    rule reading only earlier days, bridges between neighbours) and never extrapolates: the
+    curve built from the observations dated on or before ``F`` equals the full curve up to the
+    last point dated on or before ``F``, and is undefined after it.  ``last_point`` finds that
+    day for every model at once.
+    """
+
+    curves: Curves
+    cls: np.ndarray  # size class of each curve row
+    pool: np.ndarray  # in the pool (tracked)
+    release: np.ndarray  # release day since the epoch (NaN: unknown)
+    point_key: np.ndarray  # row * width + day of every point, sorted
+
+    @classmethod
+    def of(cls, curves: Curves, models: pd.DataFrame) -> Known:
+        if curves.points is None:
+            raise BadInput("forecasts need curves built with points=True")
+        rows, days = curves.points
+        width = curves.values.shape[1]
+        key = np.sort(rows.astype(np.int64) * width + days.astype(np.int64))
+        klass, pool, release = align(curves, models)
+        return cls(curves, klass, pool, release, key)
+
+    @property
+    def width(self) -> int:
+        return int(self.curves.values.shape[1])
+
+    def last_point(self, rows: np.ndarray, f_day: np.ndarray | int) -> np.ndarray:
+        """Per row, the last day with a point dated on or before ``f_day`` (the anchor, day 0,
+        counts); -1 when the model was not released by then (or its release is unknown)."""
+        return self._last(rows, f_day)[0]
+
+    def _last(self, rows: np.ndarray, f_day: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """``last_point`` and whether it is a real point (not only the anchor)."""
+        rel = self.release[rows]
+        with np.errstate(invalid="ignore"):
+            age = np.where(np.isnan(rel), -1, np.floor(np.asarray(f_day) - rel)).astype(np.int64)
+        limit = np.minimum(age, self.width - 1)
+        probe = rows.astype(np.int64) * self.width + np.maximum(limit, 0)
+        at = np.searchsorted(self.point_key, probe, side="right") - 1
+        key = self.point_key[np.maximum(at, 0)] if len(self.point_key) else np.zeros_like(probe)
+        real = (at >= 0) & (key // self.width == rows) & (age >= 0)
+        last = np.where(real, key % self.width, 0)
+        return np.where(age < 0, -1, last), real
+
+    def as_of(self, rows: np.ndarray, f_day: int, width: int) -> Curves:
+        """The curves of ``rows`` on days 0..width-1 as built from data dated on or before
+        ``f_day`` (RAM_SPEC §2 with ``as_of`` = that date)."""
+        last, real = self._last(rows, f_day)
+        values = self.curves.values[rows, :width].copy()
+        values[np.arange(width)[None, :] > last[:, None]] = np.nan
+        last_value = np.full(len(rows), np.nan)
+        last_value[real] = self.curves.values[rows[real], last[real]]
+        as_of = np.datetime64(int(f_day), "D").item()
+        return Curves(self.curves.model_ids[rows], values, last_value, as_of)
+
+
+def _quantiles(ratios: np.ndarray) -> np.ndarray:
+    """p10, p50, p90 with linear interpolation between order statistics (FORECAST_SPEC §3)."""
+    if not len(ratios):
+        return np.full(len(QUANTILES), np.nan)
+    return np.quantile(ratios, QUANTILES)
+
+
+def _baselines_at(
+    known: Known, f_day: int, horizons: Sequence[int], params: RamParams, models: pd.DataFrame
+) -> dict[tuple[str, int], float]:
+    """``baseline^F_c(H)`` of every class and horizon: the formula on the pool's cut curves."""
+    pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
+    width = max(horizons) + 1
+    cut = known.as_of(pool, f_day, width)
+    base = compute_baselines(cut, models, params.method, params.top_n)
+    base = base[base["day"].isin(list(horizons))]
+    return {
+        (str(c), int(d)): float(v)
+        for c, d, v in zip(base["size_class"], base["day"], base["baseline"], strict=True)
+    }
+
+
+def forecast(
+    known: Known,
+    models: pd.DataFrame,
+    targets: pd.DataFrame,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    params: RamParams = RamParams(),
+    min_reference: int = DEFAULT_MIN_REFERENCE,
+) -> pd.DataFrame:
+    """FORECAST_SPEC §1-3 for each ``targets`` row (``model_id``, ``at_day``) and horizon above
+    its ``at_day``; rows without the model's own count on that day are left out."""
+    horizons = sorted({int(h) for h in horizons})
+    if not horizons or horizons[0] < 1 or horizons[-1] > known.width - 1:
+        raise BadInput(f"horizons must be days 1..{known.width - 1} (ram.max_day)")
+    ids = pd.Index(known.curves.model_ids, dtype=object)
+    row = ids.get_indexer(pd.Index(targets["model_id"].astype(str), dtype=object))
+    t0 = targets["at_day"].to_numpy(dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        f_day = known.release[np.maximum(row, 0)] + t0
+    usable = (row >= 0) & (t0 >= 1) & ~np.isnan(f_day) & (t0 < horizons[-1])
+    usable &= f_day <= day_of(known.curves.as_of)
+    usable[usable] &= known.cls[row[usable]] != UNKNOWN
+    r, t, f = row[usable], t0[usable], f_day[usable].astype(np.int64)
+    own = known.last_point(r, f) == t  # the model's point on its day t0, dated F
+    r, t, f = r[own], t[own], f[own]
+    x = known.curves.values[r, t]
+    parts = [_empty()]
+    pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
+    for day in np.unique(f):
+        on_day = f == day
+        base = _baselines_at(known, int(day), horizons, params, models)
+        cut = known.as_of(pool, int(day), horizons[-1] + 1).values
+        for start in np.unique(t[on_day]):
+            at = np.flatnonzero(on_day & (t == start))
+            for h in (h for h in horizons if h > start):
+                parts.append(
+                    _one_group(known, pool, cut, r[at], int(start), h, x[at], base, min_reference)
+                )
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["model_id", "at_day", "horizon"], kind="stable").reset_index(drop=True)
+
+
+def _one_group(
+    known: Known,
+    pool: np.ndarray,
+    cut: np.ndarray,
+    rows: np.ndarray,
+    t0: int,
+    h: int,
+    x: np.ndarray,
+    base: dict[tuple[str, int], float],
+    min_reference: int,
+) -> pd.DataFrame:
+    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``."""
+    start, end = cut[:, t0], cut[:, h]
+    with np.errstate(invalid="ignore"):
+        ok = (start > 0) & ~np.isnan(end)
+    ratio = np.where(ok, end / np.where(ok, start, 1.0), np.nan)
+    klass = known.cls[pool]
+    frames = []
+    for label in np.unique(known.cls[rows]):
+        mine = known.cls[rows] == label
+        refs = ratio[ok & (klass == label)]
+        fallback = len(refs) < min_reference
+        if fallback:
+            refs = ratio[ok]
+        q = _quantiles(refs)
+        b = base.get((str(label), h), np.nan)
+        xs = x[mine]
+        dl = xs[:, None] * q[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ram = dl / b if b > 0 else np.full_like(dl, np.nan)
+            reach = (xs[:, None] * refs[None, :] >= b).mean(axis=1) if len(refs) else np.nan
+        p_top = np.where(b > 0, reach, np.nan) if len(refs) else np.full(len(xs), np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model_id": known.curves.model_ids[rows[mine]].astype(object),
+                    "size_class": str(label),
+                    "at_day": t0,
+                    "horizon": h,
+                    "downloads_p10": dl[:, 0],
+                    "downloads_p50": dl[:, 1],
+                    "downloads_p90": dl[:, 2],
+                    "ram_p10": ram[:, 0],
+                    "ram_p50": ram[:, 1],
+                    "ram_p90": ram[:, 2],
+                    "p_top10": p_top,
+                    "n_reference": len(refs),
+                    "fallback": fallback,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else _empty()
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame({c: [] for c in FORECAST_COLUMNS})
+    return frame.astype(
+        {"model_id": object, "size_class": object, "at_day": np.int64, "horizon": np.int64}
+        | {c: np.float64 for c in FORECAST_COLUMNS[4:11]}
+        | {"n_reference": np.int64, "fallback": bool}
+    )
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Rank correlation with average ranks for ties; NaN below 3 pairs or without variation."""
+    if len(a) < 3:
+        return float("nan")
+    ra = pd.Series(a).rank(method="average").to_numpy()
+    rb = pd.Series(b).rank(method="average").to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def backtest(
+    known: Known,
+    models: pd.DataFrame,
+    live_baselines: pd.DataFrame,
+    at_days: Sequence[int] = DEFAULT_BACKTEST_DAYS,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    params: RamParams = RamParams(),
+    min_reference: int = DEFAULT_MIN_REFERENCE,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """FORECAST_SPEC §4: the summary per ``(at_day, horizon)`` and every forecast with its
+    actual ``C(H)`` (``actual``) and outcome (``top10``: actual at or above the live baseline)."""
+    pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN) & ~np.isnan(known.release))
+    targets = pd.DataFrame(
+        {
+            "model_id": np.repeat(known.curves.model_ids[pool], len(at_days)),
+            "at_day": np.tile(np.asarray(sorted(set(at_days)), dtype=np.int64), len(pool)),
+        }
+    )
+    fc = forecast(known, models, targets, horizons, params, min_reference)
+    ids = pd.Index(known.curves.model_ids, dtype=object)
+    row = ids.get_indexer(pd.Index(fc["model_id"], dtype=object))
+    fc["actual"] = known.curves.values[row, fc["horizon"].to_numpy(dtype=np.int64)]
+    live = live_baselines.set_index(["size_class", "day"])["baseline"]
+    keys = pd.MultiIndex.from_arrays([fc["size_class"], fc["horizon"]])
+    final = live.reindex(keys).to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        top = np.where(np.isnan(final), np.nan, (fc["actual"].to_numpy() >= final).astype(float))
+    fc["top10"] = pd.Series(top, index=fc.index).astype("boolean")
+    fc = fc[fc["actual"].notna()].reset_index(drop=True)
+    rows = [
+        _summary(t, h, fc[(fc["at_day"] == t) & (fc["horizon"] == h)])
+        for t in sorted(set(at_days))
+        for h in sorted(set(horizons))
+        if h > t
+    ]
+    summary = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+    ints = ("at_day", "horizon", "n", "n_brier", "no_reference")
+    return summary.astype(dict.fromkeys(ints, np.int64)), fc
+
+
+def _summary(t0: int, h: int, g: pd.DataFrame) -> dict[str, object]:
+    """One backtest row (FORECAST_SPEC §4) over the forecasts ``g`` of one ``(t0, H)``."""
+    known = g["downloads_p50"].notna().to_numpy()
+    actual, p50 = g["actual"].to_numpy()[known], g["downloads_p50"].to_numpy()[known]
+    p10, p90 = g["downloads_p10"].to_numpy()[known], g["downloads_p90"].to_numpy()[known]
+    pos = (actual > 0) & (p50 > 0)
+    err = np.abs(np.log(actual[pos] / p50[pos]))
+    scored = (g["p_top10"].notna() & g["top10"].notna()).to_numpy()
+    p_top = g["p_top10"].to_numpy()[scored]
+    outcome = g["top10"].to_numpy(dtype=float, na_value=np.nan)[scored]
+    refs = g["n_reference"].to_numpy()[known]
+    return {
+        "at_day": t0,
+        "horizon": h,
+        "n": int(known.sum()),
+        "error_factor": float(np.exp(np.median(err))) if len(err) else np.nan,
+        "coverage_80": float(((p10 <= actual) & (actual <= p90)).mean()) if known.any() else np.nan,
+        "spearman": _spearman(p50, actual),
+        "brier": float(((p_top - outcome) ** 2).mean()) if scored.any() else np.nan,
+        "n_brier": int(scored.sum()),
+        "fallback_share": float(g["fallback"].to_numpy()[known].mean()) if known.any() else np.nan,
+        "median_reference": float(np.median(refs)) if len(refs) else np.nan,
+        "no_reference": int((~known).sum()),
+    }
