@@ -354,7 +354,13 @@ def forecast_table(
         )
     targets = _forecast_targets(an, model_ids, at_day)
     rows = forecast.forecast(
-        an.known, an.result.models, targets, hs, an.result.params, cfg.forecast.min_reference
+        an.known,
+        an.result.models,
+        targets,
+        hs,
+        an.result.params,
+        cfg.forecast.min_reference,
+        cfg.forecast.min_interval,
     )
     notes = []
     missing = sorted(set(targets["model_id"]) - set(rows["model_id"]))
@@ -363,21 +369,62 @@ def forecast_table(
         notes += [f"no forecast for {m}: {_why_no_forecast(an, m, at_day, hs)}" for m in lost]
     elif missing:
         notes.append(
-            f"{len(missing):,} pool models have no forecast (no count on their day --at-day, or "
-            "past every horizon); name one to see why"
+            f"{_count(len(missing), 'pool model')} no forecast (no count on their day --at-day, "
+            "or past every horizon); name one to see why"
         )
     thin = int((rows["n_reference"] == 0).sum())
     if thin:
         notes.append(
-            f"{thin:,} forecasts have no reference model (no pool model was old enough, with "
-            "known counts, on the forecast's date): their quantiles are empty"
+            f"{_count(thin, 'forecast')} no reference model (no pool model was old enough, "
+            "with known counts, on the forecast's date), so no quantiles"
         )
     if len(rows) and rows["fallback"].any():
         notes.append(
-            f"{int(rows['fallback'].sum()):,} forecasts fell back to every class's references "
+            f"{_count(int(rows['fallback'].sum()), 'forecast', 'fell')} back to every class's "
+            "references "
             f"(fewer than forecast.min_reference = {cfg.forecast.min_reference} in the class)"
         )
     return Leaderboard(rows, notes)
+
+
+def with_forecast(an: Analysis, cfg: Config, board: Leaderboard) -> Leaderboard:
+    """``board`` with today's forecast of each row's model at the last configured horizon:
+    ``ram_p50_<H>`` and ``p_top10_<H>`` (NULL where there is none)."""
+    h = max(cfg.forecast.horizons)
+    fc = forecast_table(an, cfg, list(dict.fromkeys(board.rows["model_id"])), None, [h]).rows
+    at = fc.set_index("model_id")
+    rows = board.rows.copy()
+    rows[f"ram_p50_{h}"] = rows["model_id"].map(at["ram_p50"]).astype("float64")
+    rows[f"p_top10_{h}"] = rows["model_id"].map(at["p_top10"]).astype("float64")
+    return Leaderboard(rows, board.notes)
+
+
+FAN_STEP = 7  # days between the horizons of a chart's forecast fan
+
+
+def fan(an: Analysis, cfg: Config, model_ids: Sequence[str]) -> pd.DataFrame:
+    """Today's forecasts of ``model_ids`` every ``FAN_STEP`` days up to the last configured
+    horizon: what the RAM chart draws as a band after each model's last day."""
+    last = max(cfg.forecast.horizons)
+    hs = [*range(FAN_STEP, last + 1, FAN_STEP), last]
+    known = set(an.models["model_id"])
+    targets = _forecast_targets(an, [m for m in model_ids if m in known], None)
+    return forecast.forecast(
+        an.known,
+        an.result.models,
+        targets,
+        hs,
+        an.result.params,
+        cfg.forecast.min_reference,
+        cfg.forecast.min_interval,
+    )
+
+
+def _count(n: int, noun: str, verb: str | None = None) -> str:
+    """``3 forecasts have`` / ``1 forecast has`` (or the given past-tense ``verb``)."""
+    if verb is None:
+        verb = "has" if n == 1 else "have"
+    return f"{n:,} {noun}{'' if n == 1 else 's'} {verb}"
 
 
 def _why_no_forecast(an: Analysis, model_id: str, at_day: int | None, hs: Sequence[int]) -> str:
@@ -410,5 +457,12 @@ def backtest_table(
         an.result.curves, an.result.models, an.result.params.method, an.result.params.top_n
     )
     return forecast.backtest(
-        an.known, an.result.models, live, ts, hs, an.result.params, cfg.forecast.min_reference
+        an.known,
+        an.result.models,
+        live,
+        ts,
+        hs,
+        an.result.params,
+        cfg.forecast.min_reference,
+        cfg.forecast.min_interval,
     )

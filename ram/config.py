@@ -39,6 +39,7 @@ DEFAULT_MAX_DAY = 730
 DEFAULT_MILESTONES = (7, 14, 30, 60, 90, 180, 365)
 # docs/FORECAST_SPEC.md §2, §4, §5.
 DEFAULT_MIN_REFERENCE = 20
+DEFAULT_MIN_INTERVAL = 10
 DEFAULT_HORIZONS = (90, 180, 365)
 DEFAULT_BACKTEST_DAYS = (7, 14, 30, 60)
 SizeRanges = tuple[tuple[str, float, float | None], ...]
@@ -217,6 +218,9 @@ class ForecastSettings(_Section):
     # Fewer same-class reference models than this: the reference set is every class's
     # (FORECAST_SPEC §2), and the forecast says so (fallback).
     min_reference: Int = Field(default=DEFAULT_MIN_REFERENCE, ge=1, le=100_000)
+    # Fewer references than this: only the median; no p10-p90 interval and no P(top 10), which
+    # a handful of ratios cannot give honestly (FORECAST_SPEC §3, measured in §4's backtest).
+    min_interval: Int = Field(default=DEFAULT_MIN_INTERVAL, ge=1, le=100_000)
     horizons: tuple[Int, ...] = DEFAULT_HORIZONS
     backtest_days: tuple[Int, ...] = DEFAULT_BACKTEST_DAYS
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ram.metric.curves import build_curves, day_of
-from ram.metric.forecast import FORECAST_COLUMNS, Known, forecast
+from ram.metric.forecast import BACKTEST_COLUMNS, FORECAST_COLUMNS, Known, forecast
 from ram.metric.formula import RamParams, compute_baselines
 from tests.conftest import CliRunner
 
@@ -61,9 +61,8 @@ def test_the_worked_example_of_the_spec() -> None:
     curves = build_curves(_obs(points), models, max_day=60)
     known = Known.of(curves, models)
 
-    out = forecast(
-        known, models, pd.DataFrame({"model_id": ["m"], "at_day": [10]}), [30], params, 3
-    )
+    target = pd.DataFrame({"model_id": ["m"], "at_day": [10]})
+    out = forecast(known, models, target, [30], params, min_reference=3, min_interval=1)
 
     row = out.iloc[0]
     assert list(out.columns) == FORECAST_COLUMNS
@@ -75,10 +74,13 @@ def test_the_worked_example_of_the_spec() -> None:
     assert row["p_top10"] == pytest.approx(1 / 3)
     assert (row["n_reference"], row["fallback"]) == (3, False)
     # With min_reference 4 the class is too small: every class's references (the same three).
-    again = forecast(
-        known, models, pd.DataFrame({"model_id": ["m"], "at_day": [10]}), [30], params, 4
-    )
+    again = forecast(known, models, target, [30], params, min_reference=4, min_interval=1)
     assert bool(again["fallback"].iloc[0]) and again["n_reference"].iloc[0] == 3
+    # With min_interval 4 three ratios give the median only: no interval, no P(top 10).
+    few = forecast(known, models, target, [30], params, min_reference=3, min_interval=4).iloc[0]
+    assert few["downloads_p50"] == pytest.approx(800) and few["ram_p50"] == pytest.approx(0.8)
+    gone = [few[c] for c in ("downloads_p10", "downloads_p90", "ram_p10", "ram_p90", "p_top10")]
+    assert np.isnan(gone).all()
 
 
 @st.composite
@@ -134,7 +136,7 @@ def test_a_forecast_does_not_change_when_later_data_is_added(
     params = RamParams(top_n=2, max_day=200, milestones=(30,))
     targets = pd.DataFrame({"model_id": models["model_id"], "at_day": t0})
     full = forecast(Known.of(build_curves(obs, models, max_day=200), models), models, targets,
-                    [60, 120], params, 2)  # fmt: skip
+                    [60, 120], params, 2, 1)  # fmt: skip
     for _, row in full.iterrows():
         release = models.loc[models["model_id"] == row["model_id"], "release_date"].iloc[0]
         cut = release + pd.Timedelta(days=int(row["at_day"]))
@@ -142,7 +144,7 @@ def test_a_forecast_does_not_change_when_later_data_is_added(
         alone = forecast(Known.of(build_curves(early, models, as_of=cut.date(), max_day=200),
                                   models),
                          models, targets[targets["model_id"] == row["model_id"]], [row["horizon"]],
-                         params, 2)  # fmt: skip
+                         params, 2, 1)  # fmt: skip
         pd.testing.assert_frame_equal(
             alone.reset_index(drop=True), full.loc[[_]].reset_index(drop=True), check_dtype=False
         )
@@ -160,7 +162,7 @@ def test_the_baseline_of_a_forecast_is_the_formulas_on_the_cut_curves() -> None:
     params = RamParams(top_n=2, max_day=100, milestones=(30,))
     curves = build_curves(_obs(points), models, max_day=100)
     out = forecast(Known.of(curves, models), models,
-                   pd.DataFrame({"model_id": ["o/m"], "at_day": [10]}), [40], params, 1)  # fmt: skip
+                   pd.DataFrame({"model_id": ["o/m"], "at_day": [10]}), [40], params, 1, 1)  # fmt: skip
     cut = build_curves(_obs([p for p in points if p[1] <= start + 60 * DAY]), models,
                        as_of=start + 60 * DAY, max_day=100)  # fmt: skip
     base = compute_baselines(cut, models, "cutoff", 2)
@@ -182,7 +184,11 @@ def test_backtest_scores_forecasts_against_what_happened(sample_db: Path) -> Non
     assert (one["at_day"], one["horizon"]) == (30, 90)
     assert one["n"] == rows["downloads_p50"].notna().sum() > 20
     inside = (rows["downloads_p10"] <= rows["actual"]) & (rows["actual"] <= rows["downloads_p90"])
-    assert one["coverage_80"] == pytest.approx(inside[rows["downloads_p50"].notna()].mean())
+    ranged = rows["downloads_p10"].notna()
+    assert one["n_interval"] == ranged.sum() > 10
+    assert one["coverage_80"] == pytest.approx(inside[ranged].mean())
+    # below min_interval references: the median only
+    assert (rows.loc[~ranged & rows["downloads_p50"].notna(), "n_reference"] < 10).all()
     assert 1 <= one["error_factor"] < 3 and 0 < one["spearman"] <= 1
     # every actual is the model's own curve at day 90, from the whole store
     curves = an.result.curves
@@ -200,7 +206,8 @@ def test_ram_forecast_and_backtest_on_the_sample(cli: CliRunner, sample_db: Path
     (row,) = out["rows"]
     assert list(row) == FORECAST_COLUMNS
     assert (row["at_day"], row["horizon"]) == (30, 90)
-    assert row["downloads_p10"] <= row["downloads_p50"] <= row["downloads_p90"]
+    assert row["n_reference"] < 10 and row["downloads_p10"] is None  # too few for an interval
+    assert row["downloads_p50"] > 0
 
     r = cli("--db", sample_db, "forecast", "--at-day", "30", "--horizon", "90", "--format", "csv")
     assert r.code == 0 and r.out.splitlines()[0] == ",".join(FORECAST_COLUMNS)
@@ -211,7 +218,7 @@ def test_ram_forecast_and_backtest_on_the_sample(cli: CliRunner, sample_db: Path
     )
     assert r.code == 0, r.err
     lines = r.out.splitlines()
-    assert lines[0].startswith("at_day,horizon,n,error_factor,coverage_80,spearman,brier")
+    assert lines[0] == ",".join(BACKTEST_COLUMNS)
     assert [line.split(",")[:2] for line in lines[1:]] == [["14", "90"], ["30", "90"]]
 
 

@@ -33,6 +33,9 @@ class ChartData:
     as_of: date
     source: str
     median_baselines: pd.DataFrame | None = None
+    # Forecast fans of the models a chart draws (``api.fan``): model ids -> forecast rows at
+    # many horizons (FORECAST_SPEC); None draws none.
+    forecaster: Callable[[Sequence[str]], pd.DataFrame] | None = None
 
     def table(self) -> pd.DataFrame:
         """Models indexed by model_id, org/region/size class filled (``chartdata.model_table``)."""
@@ -123,6 +126,7 @@ def ram_curves(
                 "%{customdata[0]:,.0f} downloads vs baseline %{customdata[1]:,.0f}<extra></extra>",
             )
         )
+    fanned = _fans(fig, data, order, table, scores)
     p = data.result.params
     fig.add_hline(y=1, line={"color": cs.NEUTRAL, "width": 1.5, "dash": "dash"})
     fig.add_annotation(  # log axes place annotations in log10 units, hence 0 for RAM 1
@@ -135,10 +139,10 @@ def ram_curves(
             text=cs.label("No RAM yet: " + (", ".join(missing) or "no tracked model is scored")),
             xref="paper", yref="paper", x=0, y=-0.16, showarrow=False, xanchor="left",
         )  # fmt: skip
-    _look(fig, data, "Relative Adoption Metric since release", _ram_note(data))
-    cs.day_axis(
-        fig, data.result.params.milestones, float(scores["day"].max()) if len(scores) else 30.0
-    )
+    note = _ram_note(data) + ("; shaded: forecast p10-p90, dotted: p50" if fanned else "")
+    _look(fig, data, "Relative Adoption Metric since release", note)
+    last_day = float(scores["day"].max()) if len(scores) else 30.0
+    cs.day_axis(fig, data.result.params.milestones, max(last_day, fanned))
     fig.update_yaxes(
         title={"text": f"RAM (× top-{p.top_n} of size class)"},
         type="log" if log_y else "linear",
@@ -147,6 +151,47 @@ def ram_curves(
     if log_y:
         cs.decade_ticks(fig)
     return fig
+
+
+def _fans(
+    fig: go.Figure, data: ChartData, order: Sequence[str], table: pd.DataFrame, scores: pd.DataFrame
+) -> float:
+    """Each drawn model's forecast after its last scored day: a band from p10 to p90 and a
+    dotted p50, starting at its last RAM.  Returns the last day drawn (0: no fan)."""
+    if data.forecaster is None or not order:
+        return 0.0
+    fc = data.forecaster(list(order))
+    fc = fc[fc["ram_p50"].notna()]
+    last = 0.0
+    for m in order:
+        rows = fc[fc["model_id"] == m].sort_values("horizon")
+        seen = scores[scores["model_id"] == m].sort_values("day")
+        if rows.empty or seen.empty:
+            continue
+        day0, ram0 = float(seen["day"].iloc[-1]), float(seen["ram"].iloc[-1])
+        x = np.r_[day0, rows["horizon"].to_numpy(dtype=float)]
+        lo, mid, hi = (np.r_[ram0, rows[c].to_numpy()] for c in ("ram_p10", "ram_p50", "ram_p90"))
+        color = cs.org_color(_cell(table, m, "org"))
+        group = f"fan-{m}"
+        fig.add_trace(
+            go.Scatter(
+                x=np.r_[x, x[::-1]], y=np.r_[hi, lo[::-1]], fill="toself", mode="lines",
+                line={"width": 0, "color": color}, fillcolor=cs.translucent(color, 0.16),
+                legendgroup=group, showlegend=False, hoverinfo="skip",
+                name=f"{cs.label(m)} forecast p10-p90",
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=mid, mode="lines", legendgroup=group, showlegend=False,
+                name=f"{cs.label(m)} forecast p50", customdata=np.c_[lo, hi],
+                line={"color": color, "width": 1.6, "dash": "dot"},
+                hovertemplate="%{fullData.name}<br>day %{x}: RAM %{y:.2f} "
+                "(p10 %{customdata[0]:.2f}, p90 %{customdata[1]:.2f})<extra></extra>",
+            )
+        )  # fmt: skip
+        last = max(last, float(x[-1]))
+    return last
 
 
 def _ram_note(data: ChartData) -> str:

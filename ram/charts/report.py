@@ -236,7 +236,28 @@ dd { margin: 0; }
 """
 
 
-def _page(data: ChartData, charts: list[_Chart], tables: str, png: bool) -> str:
+def _backtest_html(summary: pd.DataFrame) -> str:
+    """The backtest table with what its columns mean (FORECAST_SPEC §4)."""
+    shown = summary[summary["n"] > 0]
+    if shown.empty:
+        body = '<p class="note">No model has both a forecast and a known outcome yet.</p>'
+    else:
+        body = _html_table(shown)
+    return (
+        "<p>Every pool model forecast from day <em>t0</em> of its life, with only the data "
+        "dated up to that day, against what it reached at day <em>H</em> (rolling origin; "
+        "docs/FORECAST_SPEC.md).  <code>error_factor</code> is exp(median |log(actual / p50)|), "
+        "1 being perfect; <code>coverage_80</code> is the share of outcomes inside the p10-p90 "
+        "interval (0.8 when the uncertainty is honest); <code>brier</code> scores P(top 10) "
+        "against the outcome; <code>median_reference</code> is the typical number of reference "
+        "models.  "
+        '<a href="forecast-backtest.csv">CSV</a></p>' + body
+    )
+
+
+def _page(
+    data: ChartData, charts: list[_Chart], tables: str, png: bool, forecasts: str = ""
+) -> str:
     title = f"Open-model adoption on the Hugging Face Hub, as of {data.as_of.isoformat()}"
     nav = " ".join(f'<a href="#{c.slug}">{html.escape(c.heading)}</a>' for c in charts)
     sections = []
@@ -251,6 +272,12 @@ def _page(data: ChartData, charts: list[_Chart], tables: str, png: bool) -> str:
             f'<section id="{c.slug}"><h2>{html.escape(c.heading)}{"".join(links)}</h2>'
             f'<div class="chart">{div}</div></section>'
         )
+    forecast_section = (
+        f'<section id="forecasts"><h2>How good are the forecasts</h2>\n{forecasts}</section>\n'
+        if forecasts
+        else ""
+    )
+    jump = ' <a href="#forecasts">Forecasts</a>' if forecasts else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -263,12 +290,12 @@ def _page(data: ChartData, charts: list[_Chart], tables: str, png: bool) -> str:
 <body>
 <header><h1>{html.escape(title)}</h1>
 <p>Source: {html.escape(data.source)} · as of {data.as_of.isoformat()}</p>
-<nav>{nav} <a href="#top">Top models</a> <a href="#method">Method</a>
+<nav>{nav} <a href="#top">Top models</a>{jump} <a href="#method">Method</a>
 <a href="#provenance">Data</a></nav></header>
 {"".join(sections)}
 <section id="top"><h2>Top models by RAM</h2>
 {tables}</section>
-<section id="method"><h2>Method</h2>
+{forecast_section}<section id="method"><h2>Method</h2>
 {_method(data)}</section>
 <section id="provenance"><h2>Data provenance</h2>
 {_provenance(data)}</section>
@@ -282,6 +309,7 @@ def write_report(
     out_dir: Path,
     *,
     top_tables: Mapping[str, pd.DataFrame | Leaderboard] | None = None,
+    backtest: pd.DataFrame | None = None,
     png: bool = True,
     scale: float = 2.0,
     progress: Callable[[str], None] | None = None,
@@ -290,7 +318,8 @@ def write_report(
 
     ``top_tables`` maps a title to a frame or a ``Leaderboard`` (split per ``size_class`` when
     it has that column; a leaderboard's notes are shown above it); default:
-    ``default_top_tables``.  With ``png`` a missing browser fails before any write.
+    ``default_top_tables``.  ``backtest`` (``api.backtest_table``'s summary) adds the section
+    "How good are the forecasts".  With ``png`` a missing browser fails before any write.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -317,5 +346,9 @@ def write_report(
         if progress:
             progress(f"rendering {len(charts)} PNGs")
         export.write_images([(c.fig, out_dir / f"{c.slug}.png") for c in charts], scale=scale)
+    forecasts = ""
+    if backtest is not None:
+        files.write_csv(out_dir / "forecast-backtest.csv", backtest)
+        forecasts = _backtest_html(backtest)
     index = out_dir / "index.html"
-    return files.write_text(index, _page(data, charts, "\n".join(blocks), png))
+    return files.write_text(index, _page(data, charts, "\n".join(blocks), png, forecasts))

@@ -67,6 +67,13 @@ def org_color(org: str) -> str:
     return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
 
 
+def translucent(color: str, alpha: float) -> str:
+    """A ``#rrggbb`` colour as ``rgba(...)`` with opacity ``alpha`` (forecast bands)."""
+    value = color.lstrip("#")
+    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def size_colors(classes: Sequence[str]) -> dict[str, str]:
     """A light-to-dark ramp over size classes (small to large), grey for 'unknown'."""
     known = [c for c in classes if c != UNKNOWN]

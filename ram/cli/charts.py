@@ -34,7 +34,9 @@ def _chart_data(
         as_of=parse_date(as_of),
         baseline=baseline,
     )
-    return an, ChartData.from_result(an.result, an.models, an.source)
+    data = ChartData.from_result(an.result, an.models, an.source)
+    data.forecaster = lambda ids: api.fan(an, STATE.cfg, ids)
+    return an, data
 
 
 def plot(
@@ -91,10 +93,12 @@ def report(
         "Top models by RAM at day 30": api.top_leaderboard(an, 30, None, 10),
         "Top models by latest RAM": api.top_leaderboard(an, None, None, 10),
     }
+    summary, _ = api.backtest_table(an, STATE.cfg)
     index = write_report(
         data,
         out,
         top_tables=tables,
+        backtest=summary,
         png=png,
         scale=STATE.cfg.charts.png_scale,
         progress=lambda m: print(m, file=sys.stderr),

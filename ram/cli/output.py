@@ -47,6 +47,17 @@ _TWO_DECIMALS = frozenset({
 })  # fmt: skip
 
 
+PIPED_WIDTH = 160
+
+
+def _header(column: str) -> str:
+    """A column's table header; ``ram_p50_365`` (top --forecast): ``ram p50`` over ``d365``."""
+    if column.startswith(("ram_p50_", "p_top10_")):
+        base, day = column.rsplit("_", 1)
+        return f"{_HEADERS.get(base, base)}\nd{day}"
+    return _HEADERS.get(column, column)
+
+
 def default_format() -> str:
     """``table`` on a terminal, ``csv`` when piped."""
     return "table" if sys.stdout.isatty() else "csv"
@@ -79,6 +90,8 @@ def _records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict
 
 def _cell(value: Any, column: str) -> str:
     value = _plain(value)
+    if column.startswith(("ram_p50_", "p_top10_")):  # ram top --forecast: at a horizon
+        column = column.rsplit("_", 1)[0]
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -134,17 +147,33 @@ def _table(
     from rich.table import Table
 
     table = Table(title=title, caption=caption or None, show_lines=False)
-    for col in columns:
+    cells = [[_cell(v, c) for c, v in zip(columns, row, strict=True)] for row in rows]
+    need = 1  # the width nothing may be cut below: the left border, then each column's
+    for i, col in enumerate(columns):
+        # Text wraps between words, never inside one shorter than 12 characters; an id, a
+        # number or a date is never split.
+        whole = col in ("model_id", "release_date") or col in numeric
+        header = _header(col)
+        if whole:
+            least = max([len(row[i]) for row in cells] + [len(x) for x in header.split("\n")])
+        else:
+            least = min(max([len(w) for row in cells for w in row[i].split()] or [1]), 12)
+        need += least + 3
         table.add_column(
-            _HEADERS.get(col, col),
+            header,
             justify="right" if col in numeric else "left",
-            no_wrap=col == "model_id" or col in numeric,  # a number is never split
+            no_wrap=whole,
             overflow="fold",
+            min_width=least,
         )
-    for row in rows:
-        table.add_row(*(_cell(v, c) for c, v in zip(columns, row, strict=True)))
-    # Piped tables keep full model ids; a terminal uses its own width.
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    for cell_row in cells:
+        table.add_row(*cell_row)
+    # A terminal uses its own width (text wraps between words); piped tables are 160 columns
+    # wide, or as wide as their unsplittable cells need: nothing is ever cut off.
+    if sys.stdout.isatty():
+        Console().print(table)
+        return
+    Console(width=max(PIPED_WIDTH, need)).print(table)
 
 
 def emit(
@@ -173,7 +202,7 @@ def emit(
         numeric = {c for c in columns if is_numeric_dtype(frame[c]) and frame[c].dtype != bool}
         _table(columns, frame.itertuples(index=False), numeric, title, caption)
     if fmt != "json":
-        _notes(notes)
+        emit_notes(notes)
 
 
 def emit_rows(
@@ -204,10 +233,10 @@ def emit_rows(
     else:
         _table(columns, rows, numeric, title, caption)
     if fmt != "json":
-        _notes(notes)
+        emit_notes(notes)
 
 
-def _notes(notes: Sequence[str] | None) -> None:
+def emit_notes(notes: Sequence[str] | None) -> None:
     """Below the output: stdout is flushed first, so a terminal shows them after the table."""
     if notes:
         sys.stdout.flush()

@@ -100,7 +100,7 @@ def score(
     Example: ram score Qwen/Qwen2.5-7B-Instruct --day 30 --day 90
     """
     from ram import api
-    from ram.cli.output import emit
+    from ram.cli.output import emit, emit_notes, records
 
     an = analysis(method, as_of, baseline)
     ms = api.score_model(an, model_id, check_days(day))
@@ -126,7 +126,16 @@ def score(
             else "no day has both a curve value and a baseline yet"
         )
         print(f"{m['model_id']}: no RAM at these days ({reason})", file=sys.stderr)
+    board = api.forecast_table(an, STATE.cfg, [model_id])
+    if f == "json":
+        meta["forecast"] = records(board.rows)
     emit(ms.scores, f, title=f"RAM of {model_id}", meta=meta)
+    if f == "table" and len(board.rows):
+        note = {"method": "reference-class ratio (docs/FORECAST_SPEC.md)"}
+        emit(board.rows.drop(columns=["model_id"]), f, title="Forecast from today", meta=note,
+             notes=board.notes)  # fmt: skip
+    elif f == "table":
+        emit_notes(board.notes)
 
 
 def top(
@@ -144,6 +153,12 @@ def top(
     ] = False,
     everything: Annotated[
         bool, typer.Option("--all", help="Also untracked models and thin rows (flagged).")
+    ] = False,
+    with_forecast: Annotated[
+        bool,
+        typer.Option(
+            "--forecast", help="Add today's forecast at the last horizon: ram_p50, p_top10."
+        ),
     ] = False,
     fmt: FormatOption = None,
     method: MethodOption = None,
@@ -165,7 +180,8 @@ def top(
     title = f"Top models by {'latest RAM' if latest else f'RAM at day {day}'}"
     wanted = None if latest else day
     scope = Scope(include_thin=include_thin, include_all=everything)
-    if score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of):
+    live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
+    if live and not with_forecast:
         hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
             from ram.cli.output import emit_rows
@@ -181,7 +197,11 @@ def top(
 
     an = analysis(method, as_of, baseline)
     board = api.top_leaderboard(an, wanted, size_class, limit, scope)
-    emit(board.rows, f, title=title, meta=meta_of(an), notes=board.notes)
+    meta = meta_of(an)
+    if with_forecast:
+        board = api.with_forecast(an, STATE.cfg, board)
+        meta["forecast"] = f"reference-class ratio at day {max(STATE.cfg.forecast.horizons)}"
+    emit(board.rows, f, title=title, meta=meta, notes=board.notes)
 
 
 def scores(

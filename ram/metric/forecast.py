@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ram.config import DEFAULT_BACKTEST_DAYS, DEFAULT_HORIZONS, DEFAULT_MIN_REFERENCE, UNKNOWN
+from ram.config import (
+    DEFAULT_BACKTEST_DAYS,
+    DEFAULT_HORIZONS,
+    DEFAULT_MIN_INTERVAL,
+    DEFAULT_MIN_REFERENCE,
+    UNKNOWN,
+)
 from ram.errors import BadInput
 from ram.metric.curves import Curves, day_of
 from ram.metric.formula import RamParams, align, compute_baselines
@@ -24,7 +30,8 @@ FORECAST_COLUMNS = [
     "downloads_p90", "ram_p10", "ram_p50", "ram_p90", "p_top10", "n_reference", "fallback",
 ]  # fmt: skip
 BACKTEST_COLUMNS = [
-    "at_day", "horizon", "n", "error_factor", "coverage_80", "spearman", "brier", "n_brier",
+    "at_day", "horizon", "n", "error_factor", "coverage_80", "n_interval", "spearman", "brier",
+    "n_brier",
     "fallback_share", "median_reference", "no_reference",
 ]  # fmt: skip
 QUANTILES = (0.1, 0.5, 0.9)
@@ -120,6 +127,7 @@ def forecast(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     params: RamParams = RamParams(),
     min_reference: int = DEFAULT_MIN_REFERENCE,
+    min_interval: int = DEFAULT_MIN_INTERVAL,
 ) -> pd.DataFrame:
     """FORECAST_SPEC §1-3 for each ``targets`` row (``model_id``, ``at_day``) and horizon above
     its ``at_day``; rows without the model's own count on that day are left out."""
@@ -147,8 +155,9 @@ def forecast(
         for start in np.unique(t[on_day]):
             at = np.flatnonzero(on_day & (t == start))
             for h in (h for h in horizons if h > start):
+                group = (r[at], int(start), h, x[at])
                 parts.append(
-                    _one_group(known, pool, cut, r[at], int(start), h, x[at], base, min_reference)
+                    _one_group(known, pool, cut, group, base, (min_reference, min_interval))
                 )
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["model_id", "at_day", "horizon"], kind="stable").reset_index(drop=True)
@@ -158,14 +167,15 @@ def _one_group(
     known: Known,
     pool: np.ndarray,
     cut: np.ndarray,
-    rows: np.ndarray,
-    t0: int,
-    h: int,
-    x: np.ndarray,
+    group: tuple[np.ndarray, int, int, np.ndarray],
     base: dict[tuple[str, int], float],
-    min_reference: int,
+    minimums: tuple[int, int],
 ) -> pd.DataFrame:
-    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``."""
+    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``; ``minimums``
+    are ``min_reference`` (else every class's references) and ``min_interval`` (else no p10,
+    p90 or P(top 10))."""
+    rows, t0, h, x = group  # the models (rows), t0, the horizon and their counts on day t0
+    min_reference, min_interval = minimums
     start, end = cut[:, t0], cut[:, h]
     with np.errstate(invalid="ignore"):
         ok = (start > 0) & ~np.isnan(end)
@@ -179,13 +189,17 @@ def _one_group(
         if fallback:
             refs = ratio[ok]
         q = _quantiles(refs)
+        few = len(refs) < min_interval  # a spread of a handful of ratios is no interval
+        if few:
+            q[[0, 2]] = np.nan
         b = base.get((str(label), h), np.nan)
         xs = x[mine]
         dl = xs[:, None] * q[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
             ram = dl / b if b > 0 else np.full_like(dl, np.nan)
             reach = (xs[:, None] * refs[None, :] >= b).mean(axis=1) if len(refs) else np.nan
-        p_top = np.where(b > 0, reach, np.nan) if len(refs) else np.full(len(xs), np.nan)
+        scored = len(refs) and b > 0 and not few
+        p_top = np.broadcast_to(reach, xs.shape) if scored else np.full(len(xs), np.nan)
         frames.append(
             pd.DataFrame(
                 {
@@ -236,6 +250,7 @@ def backtest(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     params: RamParams = RamParams(),
     min_reference: int = DEFAULT_MIN_REFERENCE,
+    min_interval: int = DEFAULT_MIN_INTERVAL,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """FORECAST_SPEC §4: the summary per ``(at_day, horizon)`` and every forecast with its
     actual ``C(H)`` (``actual``) and outcome (``top10``: actual at or above the live baseline)."""
@@ -246,7 +261,7 @@ def backtest(
             "at_day": np.tile(np.asarray(sorted(set(at_days)), dtype=np.int64), len(pool)),
         }
     )
-    fc = forecast(known, models, targets, horizons, params, min_reference)
+    fc = forecast(known, models, targets, horizons, params, min_reference, min_interval)
     ids = pd.Index(known.curves.model_ids, dtype=object)
     row = ids.get_indexer(pd.Index(fc["model_id"], dtype=object))
     fc["actual"] = known.curves.values[row, fc["horizon"].to_numpy(dtype=np.int64)]
@@ -264,7 +279,7 @@ def backtest(
         if h > t
     ]
     summary = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
-    ints = ("at_day", "horizon", "n", "n_brier", "no_reference")
+    ints = ("at_day", "horizon", "n", "n_interval", "n_brier", "no_reference")
     return summary.astype(dict.fromkeys(ints, np.int64)), fc
 
 
@@ -273,6 +288,7 @@ def _summary(t0: int, h: int, g: pd.DataFrame) -> dict[str, object]:
     known = g["downloads_p50"].notna().to_numpy()
     actual, p50 = g["actual"].to_numpy()[known], g["downloads_p50"].to_numpy()[known]
     p10, p90 = g["downloads_p10"].to_numpy()[known], g["downloads_p90"].to_numpy()[known]
+    ranged = ~np.isnan(p10)
     pos = (actual > 0) & (p50 > 0)
     err = np.abs(np.log(actual[pos] / p50[pos]))
     scored = (g["p_top10"].notna() & g["top10"].notna()).to_numpy()
@@ -284,7 +300,10 @@ def _summary(t0: int, h: int, g: pd.DataFrame) -> dict[str, object]:
         "horizon": h,
         "n": int(known.sum()),
         "error_factor": float(np.exp(np.median(err))) if len(err) else np.nan,
-        "coverage_80": float(((p10 <= actual) & (actual <= p90)).mean()) if known.any() else np.nan,
+        "coverage_80": (
+            float(((p10 <= actual) & (actual <= p90))[ranged].mean()) if ranged.any() else np.nan
+        ),
+        "n_interval": int(ranged.sum()),
         "spearman": _spearman(p50, actual),
         "brier": float(((p_top - outcome) ** 2).mean()) if scored.any() else np.nan,
         "n_brier": int(scored.sum()),
