@@ -246,3 +246,58 @@ def test_a_named_model_without_a_forecast_says_why(cli: CliRunner, sample_db: Pa
     assert r.code == 0
     assert r.out.splitlines() == [",".join(FORECAST_COLUMNS)]
     assert "no forecast for Qwen/Qwen2.5-7B-Instruct: it is 155 days old" in r.err
+
+
+def test_the_ram_chart_draws_a_fan_after_the_last_day(sample_db: Path) -> None:
+    """The RAM chart's fan: a band from p10 to p90 and a dotted p50, each starting at the
+    model's last RAM, at the forecast's horizons."""
+    from ram import api
+    from ram.charts.figures import ChartData, ram_curves
+    from ram.config import load_config
+
+    cfg = load_config(None)
+    an = api.analyse(cfg, sample_db)
+    data = ChartData.from_result(an.result, an.models, an.source)
+    model = "openbmb/MiniCPM-o-2_6"
+    plain = ram_curves(data, [model])
+    data.forecaster = lambda ids: api.fan(an, cfg, ids)
+    fig = ram_curves(data, [model])
+
+    fan = api.fan(an, cfg, [model])
+    fan = fan[fan["ram_p50"].notna()].sort_values("horizon")
+    assert len(fig.data) == len(plain.data) + 2
+    band, mid = fig.data[-2], fig.data[-1]
+    assert band.fill == "toself" and mid.line.dash == "dot"
+    seen = an.result.scores(range(1, 731))
+    last = seen[seen["model_id"] == model].sort_values("day").iloc[-1]
+    assert mid.x[0] == last["day"] and mid.y[0] == pytest.approx(last["ram"])
+    assert list(mid.x[1:]) == list(fan["horizon"])
+    assert list(mid.y[1:]) == pytest.approx(list(fan["ram_p50"]))
+    n = len(mid.x)
+    assert list(band.y[:n]) == pytest.approx([last["ram"], *fan["ram_p90"].fillna(np.nan)])
+    assert "shaded: forecast p10-p90" in fig.layout.title.subtitle.text
+    assert "forecast" not in plain.layout.title.subtitle.text
+
+
+def test_top_forecast_and_score_json_carry_the_forecast(cli: CliRunner, sample_db: Path) -> None:
+    r = cli("--db", sample_db, "top", "--forecast", "--limit", "2", "--format", "csv")
+    assert r.code == 0, r.err
+    header = r.out.splitlines()[0].split(",")
+    assert header[-2:] == ["ram_p50_365", "p_top10_365"]
+    r = cli("--db", sample_db, "score", "openbmb/MiniCPM-o-2_6", "--format", "json")
+    out = json.loads(r.out)
+    horizons = [row["horizon"] for row in out["forecast"]]
+    assert horizons == [90, 180, 365] and out["forecast"][0]["at_day"] == out["latest_day"]
+    assert out["forecast"][0]["p_top10"] is not None  # 72 references at 37 -> 90
+
+
+def test_the_report_says_how_good_the_forecasts_are(cli: CliRunner, sample_db: Path,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "report"
+    r = cli("--db", sample_db, "report", "--no-png", "--out", out)
+    assert r.code == 0, r.err
+    page = (out / "index.html").read_text()
+    assert '<section id="forecasts"><h2>How good are the forecasts</h2>' in page
+    lines = (out / "forecast-backtest.csv").read_text().splitlines()
+    assert lines[0] == ",".join(BACKTEST_COLUMNS)
+    assert any(line.startswith("30,90,") for line in lines)

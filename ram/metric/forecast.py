@@ -23,7 +23,7 @@ from ram.config import (
 )
 from ram.errors import BadInput
 from ram.metric.curves import Curves, day_of
-from ram.metric.formula import RamParams, align, compute_baselines
+from ram.metric.formula import RamParams, align, baseline_arrays
 
 FORECAST_COLUMNS = [
     "model_id", "size_class", "at_day", "horizon", "downloads_p10", "downloads_p50",
@@ -110,14 +110,13 @@ def _baselines_at(
 ) -> dict[tuple[str, int], float]:
     """``baseline^F_c(H)`` of every class and horizon: the formula on the pool's cut curves."""
     pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
-    width = max(horizons) + 1
-    cut = known.as_of(pool, f_day, width)
-    base = compute_baselines(cut, models, params.method, params.top_n)
-    base = base[base["day"].isin(list(horizons))]
-    return {
-        (str(c), int(d)): float(v)
-        for c, d, v in zip(base["size_class"], base["day"], base["baseline"], strict=True)
-    }
+    cut = known.as_of(pool, f_day, max(horizons) + 1)
+    out = {}
+    for label, base, _ in baseline_arrays(cut, models, params.method, params.top_n):
+        for h in horizons:  # base[i] is day i + 1
+            if not np.isnan(base[h - 1]):
+                out[(str(label), int(h))] = float(base[h - 1])
+    return out
 
 
 def forecast(
@@ -146,7 +145,7 @@ def forecast(
     own = known.last_point(r, f) == t  # the model's point on its day t0, dated F
     r, t, f = r[own], t[own], f[own]
     x = known.curves.values[r, t]
-    parts = [_empty()]
+    chunks: list[dict[str, np.ndarray]] = []
     pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
     for day in np.unique(f):
         on_day = f == day
@@ -156,10 +155,10 @@ def forecast(
             at = np.flatnonzero(on_day & (t == start))
             for h in (h for h in horizons if h > start):
                 group = (r[at], int(start), h, x[at])
-                parts.append(
-                    _one_group(known, pool, cut, group, base, (min_reference, min_interval))
-                )
-    out = pd.concat(parts, ignore_index=True)
+                chunks += _one_group(known, pool, cut, group, base, (min_reference, min_interval))
+    if not chunks:
+        return _empty()
+    out = pd.DataFrame({c: np.concatenate([p[c] for p in chunks]) for c in FORECAST_COLUMNS})
     return out.sort_values(["model_id", "at_day", "horizon"], kind="stable").reset_index(drop=True)
 
 
@@ -170,8 +169,9 @@ def _one_group(
     group: tuple[np.ndarray, int, int, np.ndarray],
     base: dict[tuple[str, int], float],
     minimums: tuple[int, int],
-) -> pd.DataFrame:
-    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``; ``minimums``
+) -> list[dict[str, np.ndarray]]:
+    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``, as columns of
+    arrays per class; ``minimums``
     are ``min_reference`` (else every class's references) and ``min_interval`` (else no p10,
     p90 or P(top 10))."""
     rows, t0, h, x = group  # the models (rows), t0, the horizon and their counts on day t0
@@ -181,7 +181,7 @@ def _one_group(
         ok = (start > 0) & ~np.isnan(end)
     ratio = np.where(ok, end / np.where(ok, start, 1.0), np.nan)
     klass = known.cls[pool]
-    frames = []
+    frames: list[dict[str, np.ndarray]] = []
     for label in np.unique(known.cls[rows]):
         mine = known.cls[rows] == label
         refs = ratio[ok & (klass == label)]
@@ -199,27 +199,25 @@ def _one_group(
             ram = dl / b if b > 0 else np.full_like(dl, np.nan)
             reach = (xs[:, None] * refs[None, :] >= b).mean(axis=1) if len(refs) else np.nan
         scored = len(refs) and b > 0 and not few
-        p_top = np.broadcast_to(reach, xs.shape) if scored else np.full(len(xs), np.nan)
+        k = len(xs)
         frames.append(
-            pd.DataFrame(
-                {
-                    "model_id": known.curves.model_ids[rows[mine]].astype(object),
-                    "size_class": str(label),
-                    "at_day": t0,
-                    "horizon": h,
-                    "downloads_p10": dl[:, 0],
-                    "downloads_p50": dl[:, 1],
-                    "downloads_p90": dl[:, 2],
-                    "ram_p10": ram[:, 0],
-                    "ram_p50": ram[:, 1],
-                    "ram_p90": ram[:, 2],
-                    "p_top10": p_top,
-                    "n_reference": len(refs),
-                    "fallback": fallback,
-                }
-            )
+            {
+                "model_id": known.curves.model_ids[rows[mine]].astype(object),
+                "size_class": np.full(k, str(label), dtype=object),
+                "at_day": np.full(k, t0, dtype=np.int64),
+                "horizon": np.full(k, h, dtype=np.int64),
+                "downloads_p10": dl[:, 0],
+                "downloads_p50": dl[:, 1],
+                "downloads_p90": dl[:, 2],
+                "ram_p10": ram[:, 0],
+                "ram_p50": ram[:, 1],
+                "ram_p90": ram[:, 2],
+                "p_top10": np.broadcast_to(reach, xs.shape) if scored else np.full(k, np.nan),
+                "n_reference": np.full(k, len(refs), dtype=np.int64),
+                "fallback": np.full(k, fallback, dtype=bool),
+            }
         )
-    return pd.concat(frames, ignore_index=True) if frames else _empty()
+    return frames
 
 
 def _empty() -> pd.DataFrame:

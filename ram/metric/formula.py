@@ -141,10 +141,11 @@ def _median(curves: Curves, rows: np.ndarray, top_n: int) -> tuple[np.ndarray, n
     return np.where(count >= math.ceil(top_n / 2), median, np.nan), count
 
 
-def _per_class(
+def baseline_arrays(
     curves: Curves, models: pd.DataFrame, method: str, top_n: int
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(class, baseline, n_models) on days 1..max_day for each class with pool members."""
+    """(class, baseline, n_models) on days 1..max_day for each class with pool members: the
+    baselines of RAM_SPEC §3 as arrays (``compute_baselines`` frames them)."""
     RamParams(method=method, top_n=top_n)
     cls, pool, _ = align(curves, models)
     for label in sorted(set(cls[pool & (cls != UNKNOWN)])):
@@ -170,7 +171,7 @@ def compute_baselines_and_support(
     """Baselines (defined rows only) and their support: ``n_models`` of every class on every
     day 1..max_day, defined or not (what a leaderboard says of a class without a baseline)."""
     frames, support = [], []
-    for label, base, count in _per_class(curves, models, method, top_n):
+    for label, base, count in baseline_arrays(curves, models, method, top_n):
         ok = np.nonzero(~np.isnan(base))[0]
         frames.append(
             pd.DataFrame(
