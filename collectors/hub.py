@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, TypeVar
 
 import httpx2
@@ -38,6 +38,7 @@ from huggingface_hub.utils import parse_ratelimit_headers, set_client_factory
 
 from collectors.hub_records import HubModel, parse_model
 from collectors.hub_redact import redact_result
+from ram.dates import now_utc
 from ram.errors import HubError, RateLimited
 
 __all__ = [
@@ -113,7 +114,7 @@ class _Run:
         self.retryable = 0
         self.refused = False  # a 400 came back: start nothing more
         self.answers: list[Answer] = []  # every Hub answer, for ``ram doctor``
-        self.clock: Callable[[], datetime] = _utc_now  # stamps each repo as it is parsed
+        self.clock: Callable[[], datetime] = now_utc  # stamps each repo as it is parsed
         self._lock = threading.Lock()
 
     def on_request(self, request: httpx2.Request) -> None:
@@ -179,14 +180,10 @@ def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
 _RUN: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("hub_run", default=None)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _observed_now() -> datetime:
     """When a repo's answer came in, on the run's clock (``fetch_snapshot(clock=...)``)."""
     run = _RUN.get()
-    return run.clock() if run is not None else _utc_now()
+    return run.clock() if run is not None else now_utc()
 
 
 _INSTALL_LOCK = threading.Lock()
@@ -391,7 +388,7 @@ def fetch_snapshot(
     started = time.monotonic()
     with hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
         api, run, secret = session
-        run.clock = clock or _utc_now
+        run.clock = clock or now_utc
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
             result = _collect(pool, api, orgs, tracked_ids, known_hub_ids or {}, secret, progress)
     if run.retryable:

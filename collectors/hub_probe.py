@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from huggingface_hub import ModelInfo
@@ -17,6 +17,7 @@ from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNo
 from huggingface_hub.utils import parse_ratelimit_headers
 
 from collectors.hub import EXPAND, Answer, hub_session, parse_model, refusal_line, summary
+from ram.dates import now_utc
 from ram.errors import HubError
 
 PAGE = 100  # one listing page: ``limit`` is also the page size the Hub answers with
@@ -172,7 +173,7 @@ def probe(
         else:
             lookup.repos, lookup.fields = 1, _fields([info])
             lookup.problem = _missing(lookup)
-            if parse_model(info, datetime.now(UTC), []) is None:
+            if parse_model(info, now_utc(), []) is None:
                 lookup.problem = f"{model_id}: the Hub's answer has no usable repo id"
         answer = _answered(run.answers, f"/api/models/{model_id}")
         if answer is not None:
@@ -187,5 +188,5 @@ def probe(
             lookup=lookup,
             rate_limit=None if limit is None else asdict(limit),
             requests=run.requests,
-            checked_at=datetime.now(UTC),
+            checked_at=now_utc(),
         )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ram.charts import KIND_NAMES
 from ram.charts import data as cd
 from ram.charts import style as cs
 from ram.errors import BadInput
@@ -500,16 +501,11 @@ def size_mix(data: ChartData, *, orgs: int = 12) -> go.Figure:
     return fig
 
 
-KINDS: dict[str, Callable[..., go.Figure]] = {
-    "ram-curves": ram_curves,
-    "cumulative": cumulative,
-    "milestones": milestones,
-    "calendar-region": calendar_region,
-    "calendar-org": calendar_org,
-    "monthly-region": monthly_region,
-    "monthly-org": monthly_org,
-    "size-mix": size_mix,
-}
+_BUILDERS: tuple[Callable[..., go.Figure], ...] = (
+    ram_curves, cumulative, milestones, calendar_region, calendar_org, monthly_region,
+    monthly_org, size_mix,
+)  # fmt: skip
+KINDS: dict[str, Callable[..., go.Figure]] = dict(zip(KIND_NAMES, _BUILDERS, strict=True))
 _FLAGS = {"models": "--model", "size_class": "--size-class", "log_y": "--log-y"}
 
 

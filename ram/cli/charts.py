@@ -8,16 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ram.charts import KIND_NAMES
 from ram.cli.common import STATE, AsOfOption, BaselineOption, MethodOption, SizeClassOption
 
 if TYPE_CHECKING:
     from ram.api import Analysis
     from ram.charts.figures import ChartData
-
-KIND_NAMES = (
-    "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
-    "monthly-region", "monthly-org", "size-mix",
-)  # fmt: skip
 
 
 def _chart_data(

@@ -30,6 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from ram.config import Config
 from ram.cron import parse_crontab
+from ram.dates import now_utc
 from ram.errors import BadInput, ConfigError, EmptyStore, LockHeld, RamError
 from ram.pipeline.snapshot import SnapshotSummary, run_snapshot
 from ram.store.database import Store
@@ -235,7 +236,7 @@ class SnapshotScheduler:
 
     def start(self, catch_up: bool | None = None) -> None:
         """Schedule the job (at once when a run was missed) and run until ``stop``."""
-        now = dt.datetime.now(dt.UTC)
+        now = now_utc()
         last = last_good_run(self.db)
         if catch_up is None:
             catch_up = needs_catch_up(self.trigger, last, now)

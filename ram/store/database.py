@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from ram import duck
+from ram.dates import now_utc
 from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 SCHEMA_VERSION = 1
@@ -330,7 +331,7 @@ class Store:
         WRITTEN.append(f"run {run.run_id} ({run.kind}, {run.status}, no observations)")
 
     def _insert_run(self, run: RunRecord) -> None:
-        finished = run.finished_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        finished = run.finished_at or now_utc().replace(tzinfo=None)
         self.con.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -409,7 +410,7 @@ class Store:
                 "as_of": pd.Timestamp(as_of),
                 "value": baselines["baseline"].astype("float64"),
                 "n_models": baselines["n_models"].astype("int64"),
-                "created_at": pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+                "created_at": pd.Timestamp(now_utc().replace(tzinfo=None)),
             }
         )
         with self.transaction():
