@@ -267,14 +267,16 @@ def qualify(
     flt: ArchiveFilter,
     columns: Mapping[str, str] | None = None,
     on_file: Callable[[int, ArchiveFile], None] | None = None,
+    min_files: int = 2,
 ) -> Qualified:
     """The light first pass (id, counts and pipeline tag only) over ``files``.
 
     Without it a new release's first days, under the threshold, would be dropped while its later
-    days were kept.  One file alone has no later snapshot to qualify a release: it is skipped.
+    days were kept.  One file alone has no later snapshot to qualify a release: it is skipped
+    (``min_files=1`` when the caller passes a later snapshot of the days it will read).
     """
     refused: dict[str, BadPanel | HubError] = {}
-    if flt.min_downloads is None or not flt.tracked_orgs or len(files) < 2:
+    if flt.min_downloads is None or not flt.tracked_orgs or len(files) < min_files:
         return Qualified(flt, {}, refused)
     light = {k: v if k in _QUALIFY_COLUMNS else "" for k, v in merge_columns(columns).items()}
     best: dict[str, int] = {}

@@ -5,6 +5,7 @@ Kept free of heavy imports at module level: ``ram --help`` imports this file.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from typing import TYPE_CHECKING, Annotated
@@ -15,7 +16,9 @@ from ram.cli.common import STATE, FormatOption, fmt_or_default, parse_date
 from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
+    from ram.cli.common import Format
     from ram.pipeline.backfill import Step
+    from ram.pipeline.hub_backfill import HubStep
     from ram.store.database import RunRecord
 
 
@@ -90,12 +93,24 @@ def _raise_for(refused: list[RunRecord], total: int) -> None:
 
 def backfill(
     archives: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            metavar="ARCHIVE...",
+            metavar="[ARCHIVE...]",
             help="Parquet files, folders of them (searched recursively) or URLs (https://, hf://).",
         ),
-    ],
+    ] = None,
+    hub: Annotated[
+        str | None,
+        typer.Option(
+            "--hub", help="A Hub dataset whose history is the archive, e.g. cfahlgren1/hub-stats."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --hub: the first day (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="With --hub: the last day (YYYY-MM-DD).")
+    ] = None,
     date: Annotated[
         str | None,
         typer.Option("--date", help="Snapshot date (YYYY-MM-DD) of files whose path has none."),
@@ -113,11 +128,26 @@ def backfill(
 
     Keeps tracked models and new releases of tracked orgs.  Each file lands in one transaction
     or not at all: a bad file is refused (exit 2) while the others land; re-runs replace rows.
+    With --hub, the days are the dataset's upload commits, read by range from the Hub (only the
+    columns needed); days landed already from the same commit are skipped.
 
-    Example: ram backfill hub-stats/ --name hub-stats
+    Example: ram backfill --hub cfahlgren1/hub-stats --since 2025-03-01
     """
     from ram.cli.output import emit
+    from ram.errors import BadInput
     from ram.pipeline import backfill as bf
+
+    if hub is not None:
+        if archives:
+            raise BadInput("give ARCHIVE files or --hub REPO, not both")
+        if date is not None or name is not None:
+            raise BadInput("--date and --name are for archive files; --hub dates each commit")
+        _backfill_hub(hub, parse_date(since, "--since"), parse_date(until, "--until"), dry_run, fmt)
+        return
+    if not archives:
+        raise BadInput("give ARCHIVE files or folders, or --hub REPO (e.g. cfahlgren1/hub-stats)")
+    if since is not None or until is not None:
+        raise BadInput("--since and --until are for --hub; archive files are dated by path")
 
     day = parse_date(date, "--date")
     started = time.monotonic()
@@ -153,6 +183,66 @@ def backfill(
             f"({sum(r.new_models for r in saved):,} new) in {time.monotonic() - started:.1f}s"
         )
     _raise_for(refused, len(runs))
+
+
+class _HubDisplay(StderrProgress):
+    """One bar over days with the bytes read (plain lines when stderr is not a terminal)."""
+
+    def __call__(self, step: HubStep) -> None:
+        mb = step.bytes_read / 1e6
+        if step.kind == "days":
+            text = f"{step.total} days in the archive, {step.index} landed already"
+            if self.bar is not None:
+                self.tasks["days"] = self.bar.add_task("reading", total=step.total)
+                self.bar.update(self.tasks["days"], completed=step.index)
+            self._line(text)
+            return
+        if step.kind == "refused" and step.run is not None:
+            self._line(f"refused {step.day}: {step.run.error_summary}")
+        if self.bar is not None and "days" in self.tasks:
+            done = step.index if step.kind in ("saved", "refused") else step.index - 1
+            self.bar.update(self.tasks["days"], completed=done,
+                            description=f"{step.day} · {mb:,.1f} MB read")  # fmt: skip
+        elif step.kind == "saved" and step.run is not None:
+            saved = _n(step.run.observations, "observation")
+            self._line(f"[{step.index}/{step.total}] {step.day}: saved {saved} ({mb:,.1f} MB read)")
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _backfill_hub(
+    repo: str, since: dt.date | None, until: dt.date | None, dry_run: bool, fmt: Format | None
+) -> None:
+    from ram.cli.output import emit
+    from ram.errors import HubError
+    from ram.pipeline import hub_backfill as hb
+
+    if dry_run:
+        frame, traffic = hb.dry_run_hub(STATE.cfg, STATE.db_path, repo, since=since, until=until)
+        title = f"Backfill dry run of {repo} (nothing written)"
+        emit(frame, fmt_or_default(fmt), title=title,
+             meta={"requests": sum(traffic.requests.values())})  # fmt: skip
+        return
+    started = time.monotonic()
+    with _HubDisplay() as display:
+        out = hb.backfill_hub(STATE.cfg, STATE.db_path, repo, since=since, until=until,
+                              progress=display)  # fmt: skip
+    saved = [r for r in out.runs if r.status == "ok"]
+    refused = [r for r in out.runs if r.status != "ok"]
+    requests = sum(out.traffic.requests.values())
+    print(
+        f"backfilled {_n(len(saved), 'day')} of {repo} into {STATE.db_path} "
+        f"({_n(sum(r.observations for r in saved), 'observation')}; "
+        f"{_n(len(out.skipped), 'day')} landed already): {requests:,} requests, "
+        f"{out.traffic.bytes_read / 1e6:,.1f} MB read in {time.monotonic() - started:.1f}s"
+    )
+    if out.stopped is not None:
+        raise HubError(f"stopped with {_n(out.left, 'day')} left: {out.stopped}")
+    _raise_for(refused, len(out.runs))
 
 
 def register(app: typer.Typer) -> None:

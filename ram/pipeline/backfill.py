@@ -90,6 +90,11 @@ def _plan(
     remote = [f.path for f in files if is_remote(f.path)]
     if remote:
         require_httpfs(remote[0])
+    return _Plan(files, *policy(cfg, db))
+
+
+def policy(cfg: Config, db: Path | None) -> tuple[ArchiveFilter, dict[str, str]]:
+    """The archive filter the config and the store imply, and how each stored model came in."""
     stored, prior_via = _stored(cfg, db)
     t = cfg.tracking
     flt = ArchiveFilter(
@@ -100,7 +105,23 @@ def _plan(
         min_downloads=t.min_downloads,
         exclude_ids=frozenset(t.exclude),
     )
-    return _Plan(files, flt, prior_via)
+    return flt, prior_via
+
+
+def land(
+    cfg: Config,
+    db: Path,
+    file: ArchiveFile,
+    flt: ArchiveFilter,
+    best: Mapping[str, int],
+    details: Mapping[str, Any],
+    prior_via: Mapping[str, str],
+) -> RunRecord:
+    """Read one archive file with ``flt`` and save it in one transaction; ``details`` join the
+    run's (a Hub backfill records the repo, commit and etag of the day there)."""
+    started = now_utc()
+    kept = _read(file, _Plan([file], flt, dict(prior_via)), cfg, best)
+    return _save(db, file, kept, started, cfg.storage.lock_wait_seconds, details)
 
 
 def _stored(cfg: Config, db: Path | None) -> tuple[frozenset[str], dict[str, str]]:
@@ -162,13 +183,20 @@ def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> 
     )
 
 
-def _save(db: Path, file: ArchiveFile, kept: _Kept, started: dt.datetime, wait: float) -> RunRecord:
+def _save(
+    db: Path,
+    file: ArchiveFile,
+    kept: _Kept,
+    started: dt.datetime,
+    wait: float,
+    extra: Mapping[str, Any] | None = None,
+) -> RunRecord:
     run = RunRecord(
         kind="backfill",
         source=file.source,
         started_at=started,
         models=len(kept.models),
-        details=kept.details(file),
+        details={**kept.details(file), **(extra or {})},
     )
     models = kept.models.copy()
     with Store.open(db, wait=wait) as store:

@@ -517,6 +517,17 @@ class Store:
         ).fetchall()
         return [(str(r), s, str(st), d) for r, s, st, d in rows]
 
+    def landed_commits(self, source: str) -> dict[str, str]:
+        """The Hub commits whose day a backfill of ``source`` landed -> that day (ISO)."""
+        rows = self.con.execute(
+            """SELECT json_extract_string(details, '$.commit'),
+                   json_extract_string(details, '$.snapshot_date')
+            FROM runs WHERE kind = 'backfill' AND status = 'ok' AND source = ?
+                AND json_extract_string(details, '$.commit') IS NOT NULL""",
+            [source],
+        ).fetchall()
+        return {str(c): str(d) for c, d in rows}
+
     def source_counts(self) -> list[tuple[str, int]]:
         """Each observation source with its row count, the largest first."""
         rows = self.con.execute(
