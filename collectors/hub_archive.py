@@ -300,20 +300,52 @@ def with_static(day: pa.Table, static: pa.Table, columns: dict[str, str] | None 
     return day
 
 
-def read_columns(
-    resolved: Resolved, newest: bool, traffic: Traffic, columns: dict[str, str] | None = None
-) -> tuple[pa.Table, int]:
-    """The columns a backfill needs from a resolved day, and the file's row count; only the
-    footer and those column chunks are fetched."""
-    what = f"{resolved.day.day} ({resolved.commit[:10]})"
-    source = RangeFile(resolved.location, resolved.size, traffic, what)
+def _what(resolved: Resolved) -> str:
+    return f"{resolved.day.day} ({resolved.commit[:10]})"
+
+
+def read_footer(resolved: Resolved, traffic: Traffic) -> pq.FileMetaData:
+    """A resolved day's Parquet footer (its schema, row groups and row count): the file's last
+    64 KiB, or a little more for a large footer."""
+    what = _what(resolved)
     try:
-        parquet = pq.ParquetFile(source, pre_buffer=True)
-        names = columns_for(parquet.schema_arrow, newest, columns)
-        table = parquet.read(columns=names)
+        return pq.read_metadata(RangeFile(resolved.location, resolved.size, traffic, what))
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadPanel(f"{what}: not a readable Parquet file ({_first_line(exc)})") from None
-    return table, parquet.metadata.num_rows
+
+
+def read_columns(
+    resolved: Resolved,
+    footer: pq.FileMetaData,
+    newest: bool,
+    traffic: Traffic,
+    columns: dict[str, str] | None = None,
+) -> pa.Table:
+    """The columns a backfill needs from a resolved day whose ``footer`` was read: only those
+    column chunks are fetched (coalesced into few range requests)."""
+    what = _what(resolved)
+    source = RangeFile(resolved.location, resolved.size, traffic, what)
+    try:
+        parquet = pq.ParquetFile(source, metadata=footer, pre_buffer=True)
+        return parquet.read(columns=columns_for(parquet.schema_arrow, newest, columns))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadPanel(f"{what}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def truncated(rows: Sequence[int], ratio: float, reach: int = 3) -> list[bool]:
+    """Which days hold fewer rows than ``ratio`` x the median of their neighbours (up to
+    ``reach`` days on each side): a truncated upload, not a real day of the Hub."""
+    out = []
+    for i, n in enumerate(rows):
+        near = [*rows[max(0, i - reach) : i], *rows[i + 1 : i + 1 + reach]]
+        if not near:
+            out.append(False)
+            continue
+        ordered = sorted(near)
+        mid = len(ordered) // 2
+        median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        out.append(n < ratio * median)
+    return out
 
 
 def hub_api(endpoint: str | None, token: str | bool | None) -> Any:

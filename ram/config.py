@@ -239,6 +239,9 @@ class Charts(_Section):
 
 class Archive(_Section):
     columns: dict[str, str] = Field(default_factory=dict)
+    # A Hub backfill day with fewer rows than this share of its neighbours' median is a
+    # truncated upload and is left out (reported, never filled in).
+    min_rows_ratio: Num = Field(default=0.9, gt=0, le=1)
 
     @field_validator("columns")
     @classmethod

@@ -138,12 +138,12 @@ def test_a_spent_budget_stops_cleanly_and_a_rerun_continues(
     hub: DatasetHub, tmp_path: Path
 ) -> None:
     db = tmp_path / "hub.duckdb"
-    tight = parse_config({**CONFIG, "collector": {"request_budget": 8}})
+    tight = parse_config({**CONFIG, "collector": {"request_budget": 14}})
 
     out = hb.backfill_hub(tight, db, REPO, endpoint=hub.url, token=False)
 
     landed = [r for r in out.runs if r.status == "ok"]
-    assert out.stopped is not None and "request budget of 8 spent" in out.stopped
+    assert out.stopped is not None and "request budget of 14 spent" in out.stopped
     assert 0 < len(landed) < 5 and out.left == 5 - len(landed)
     rest = hb.backfill_hub(parse_config(CONFIG), db, REPO, endpoint=hub.url, token=False)
     assert len(rest.skipped) == len(landed) and len(rest.runs) == 5 - len(landed)
@@ -169,6 +169,27 @@ def test_a_kill_during_a_day_leaves_that_day_out(
 
     rest = hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
     assert [r.details["snapshot_date"] for r in rest.runs] == [d.isoformat() for d in DAYS[2:]]
+
+
+def test_a_truncated_day_is_refused_and_a_gap_reported(cfg: Config, tmp_path: Path) -> None:
+    """A day holding a quarter of the usual rows is a truncated upload: refused, reported, the
+    other days land; a day without any upload stays a gap."""
+    with DatasetHub() as hub:
+        for d in (1, 2, 3, 5, 6, 7):  # no upload on the 4th
+            rows = snapshot_rows(scale=d) * 4
+            rows = [dict(r, id=f"{r['id']}-{k}") if k else r for k, r in enumerate(rows)]
+            if d == 3:
+                rows = rows[:13]  # truncated: a quarter
+            hub.add_commit(REPO, dt.datetime(2025, 3, d, 5, tzinfo=dt.UTC), UPLOAD,
+                           {"models.parquet": parquet(rows)})  # fmt: skip
+        out = hb.backfill_hub(cfg, tmp_path / "h.duckdb", REPO, endpoint=hub.url, token=False)
+    refused = [r for r in out.runs if r.status != "ok"]
+    assert [r.details["snapshot_date"] for r in refused] == ["2025-03-03"]
+    assert "13 rows, under 90% of its neighbours' median: a truncated upload" in str(
+        refused[0].error_summary
+    )
+    assert len([r for r in out.runs if r.status == "ok"]) == 5
+    assert out.gaps == [dt.date(2025, 3, 4)]
 
 
 def big_day(n: int, day: int) -> bytes:

@@ -240,6 +240,11 @@ def _backfill_hub(
         f"{_n(len(out.skipped), 'day')} landed already): {requests:,} requests, "
         f"{out.traffic.bytes_read / 1e6:,.1f} MB read in {time.monotonic() - started:.1f}s"
     )
+    if out.gaps:
+        shown = ", ".join(d.isoformat() for d in out.gaps[:5])
+        more = f" and {len(out.gaps) - 5} more" if len(out.gaps) > 5 else ""
+        print(f"{_n(len(out.gaps), 'day')} without an upload in the archive (left as gaps, "
+              f"never filled in): {shown}{more}", file=sys.stderr)  # fmt: skip
     if out.stopped is not None:
         raise HubError(f"stopped with {_n(out.left, 'day')} left: {out.stopped}")
     _raise_for(refused, len(out.runs))

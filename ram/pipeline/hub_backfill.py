@@ -12,6 +12,7 @@ rule as the local-file backfill apply, because each day goes through ``backfill.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class HubBackfill:
     traffic: ha.Traffic = field(default_factory=ha.Traffic)
     stopped: str | None = None  # why it stopped before the end (budget, rate limit)
     left: int = 0
+    gaps: list[date] = field(default_factory=list)  # days in range the archive has no upload of
 
 
 def _name(repo: str) -> str:
@@ -89,6 +91,11 @@ def backfill_hub(
     api = ha.hub_api(endpoint, token)
     filename, days = ha.days_and_files(api, repo, since, until, out.traffic)
     source = f"archive:{_name(repo)}"
+    if days:
+        listed = {d.day for d in days}
+        first, last = days[0].day, days[-1].day
+        out.gaps = [first + dt.timedelta(days=i) for i in range((last - first).days)
+                    if first + dt.timedelta(days=i) not in listed]  # fmt: skip
     landed = _landed(db, source)
     todo = [d for d in days if d.commit not in landed]
     out.skipped = [d.day for d in days if d.commit in landed]
@@ -103,27 +110,51 @@ def backfill_hub(
                        progress, len(days))  # fmt: skip
         except HubError as exc:  # the budget or the rate limit: what landed stays
             out.stopped = str(exc)
-            out.left = len(todo) - len([r for r in out.runs if r.status == "ok"])
+            out.left = len(todo) - len(out.runs)
     if any(r.status == "ok" for r in out.runs):
         refresh_top_cache(cfg, db)
     return out
 
 
-def _fetch(
-    api: Any, repo: str, filename: str, day: ha.Day, static: pa.Table | None, tmp: Path,
-    out: HubBackfill, columns: dict[str, str],
-) -> tuple[ArchiveFile, ha.Resolved, int, pa.Table]:  # fmt: skip
-    """Resolve a day, read what it needs (everything on the newest day, ``static`` None; the id
-    and counts with ``static`` joined on otherwise) and write it to a local Parquet file named
-    by the day: the policy then runs on it as on any archive file."""
-    resolved = ha.resolve(api, repo, filename, day, out.traffic)
-    table, rows = ha.read_columns(resolved, static is None, out.traffic, columns)
-    if static is not None:
-        table = ha.with_static(table, static, columns)
-    path = tmp / _name(repo) / day.day.isoformat() / "models.parquet"
+@dataclass(frozen=True)
+class _Day:
+    """A day to land: where its file is and its footer (read first, for the row counts)."""
+
+    day: ha.Day
+    resolved: ha.Resolved
+    footer: Any
+
+
+def _locate(
+    api: Any, repo: str, filename: str, todo: list[ha.Day], out: HubBackfill, ratio: float
+) -> list[_Day]:
+    """Resolve every day and read its footer; refuse unreadable and truncated days."""
+    located = []
+    for day in todo:
+        try:
+            resolved = ha.resolve(api, repo, filename, day, out.traffic)
+            located.append(_Day(day, resolved, ha.read_footer(resolved, out.traffic)))
+        except BadPanel as exc:
+            out.runs.append(_refused(repo, day, exc))
+    rows = [d.footer.num_rows for d in located]
+    short = ha.truncated(rows, ratio)
+    for d, n, bad in zip(located, rows, short, strict=True):
+        if bad:
+            short_day = BadPanel(
+                f"{d.day.day} ({d.day.commit[:10]}): {n:,} rows, under {ratio:.0%} of its "
+                "neighbours' median: a truncated upload, left out (archive.min_rows_ratio)"
+            )
+            out.runs.append(_refused(repo, d.day, short_day))
+    return [d for d, bad in zip(located, short, strict=True) if not bad]
+
+
+def _write(repo: str, day: date, table: pa.Table, tmp: Path) -> ArchiveFile:
+    """The day's columns as a local Parquet file named by the day: the policy then runs on it
+    as on any archive file."""
+    path = tmp / _name(repo) / day.isoformat() / "models.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
-    return ArchiveFile(str(path), day.day, _name(repo)), resolved, rows, table
+    return ArchiveFile(str(path), day, _name(repo))
 
 
 def _land_days(
@@ -132,40 +163,43 @@ def _land_days(
     progress: Callable[[HubStep], None] | None, total: int,
 ) -> None:  # fmt: skip
     columns = dict(cfg.archive.columns)
-    newest = todo[-1]
-    # The newest day first: its facts (params, tags) and the qualify pass for new releases.
+    days = _locate(api, repo, filename, todo, out, cfg.archive.min_rows_ratio)
+    if not days:
+        return
+    newest = days[-1]
+    # The newest day first: every column the policy reads, for the qualify pass and the static
+    # fields of the older days.
     try:
-        last = _fetch(api, repo, filename, newest, None, tmp, out, columns)
+        table = ha.read_columns(newest.resolved, newest.footer, True, out.traffic, columns)
     except BadPanel as exc:
-        out.runs.append(_refused(repo, newest, exc))
-        todo, last = todo[:-1], None
-    best: dict[str, int] = {}
-    static = None
-    if last is not None:
-        q = qualify([last[0]], flt, columns, min_files=1)
-        flt, best = q.flt, q.best
-        static = ha.static_part(last[3], flt.tracked_ids, flt.tracked_orgs, columns)
-    done = total - len(todo) - (1 if last is not None else 0)
-    for day in todo:
+        out.runs.append(_refused(repo, newest.day, exc))
+        return
+    last = _write(repo, newest.day.day, table, tmp)
+    q = qualify([last], flt, columns, min_files=1)
+    flt, best = q.flt, q.best
+    static = ha.static_part(table, flt.tracked_ids, flt.tracked_orgs, columns)
+    del table
+    done = total - len(days)
+    for d in days:
         done += 1
         try:
-            if last is not None and day is newest:
-                file, resolved, rows, _ = last
+            if d is newest:
+                file = last
             else:
-                file, resolved, rows, _ = _fetch(api, repo, filename, day, static, tmp, out,
-                                                 columns)  # fmt: skip
+                counts = ha.read_columns(d.resolved, d.footer, False, out.traffic, columns)
+                file = _write(repo, d.day.day, ha.with_static(counts, static, columns), tmp)
             if progress:
-                progress(HubStep("read", day.day, done, total, out.traffic.bytes_read))
-            details = {"hub_repo": repo, "commit": resolved.commit, "etag": resolved.etag,
-                       "hub_file": filename, "rows_in_file": rows}  # fmt: skip
+                progress(HubStep("read", d.day.day, done, total, out.traffic.bytes_read))
+            details = {"hub_repo": repo, "commit": d.resolved.commit, "etag": d.resolved.etag,
+                       "hub_file": filename, "rows_in_file": d.footer.num_rows}  # fmt: skip
             run = bf.land(cfg, db, file, flt, best, details, prior_via)
             Path(file.path).unlink(missing_ok=True)
             step = "saved"
         except BadPanel as exc:
-            run, step = _refused(repo, day, exc), "refused"
+            run, step = _refused(repo, d.day, exc), "refused"
         out.runs.append(run)
         if progress:
-            progress(HubStep(step, day.day, done, total, out.traffic.bytes_read, run))
+            progress(HubStep(step, d.day.day, done, total, out.traffic.bytes_read, run))
 
 
 def _refused(repo: str, day: ha.Day, exc: RamError) -> RunRecord:
