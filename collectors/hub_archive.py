@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -180,8 +181,10 @@ def resolve(api: Any, repo: str, filename: str, day: Day, traffic: Traffic) -> R
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
 
-    url = hf_hub_url(repo, filename, repo_type="dataset", revision=day.commit,
-                     endpoint=api.endpoint)  # fmt: skip
+    # hf_hub_url swaps in ``endpoint`` only when its template starts with the endpoint
+    # huggingface_hub read at import (constants.ENDPOINT); its path is the route either way.
+    route = urlsplit(hf_hub_url(repo, filename, repo_type="dataset", revision=day.commit)).path
+    url = api.endpoint.rstrip("/") + route
     try:
         meta = _retrying(
             lambda: get_hf_file_metadata(url, token=api.token),
