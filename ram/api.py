@@ -6,6 +6,7 @@ Every function returns data (DataFrames, dataclasses); rendering happens at the 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -272,6 +273,25 @@ def models_table(
     out = models.copy()
     out["release_date"] = pd.to_datetime(out["release_date"]).dt.date
     return out[[*MODEL_CSV_COLUMNS, "tracked_reason"]].reset_index(drop=True)
+
+
+def why_no_models(
+    cfg: Config, db: Path, size_class: str | None, org: str | None, suspect: bool
+) -> str:
+    """The line ``ram models`` prints for an empty answer: which filter found nothing, with
+    what exists instead."""
+    with Store.open(db, read_only=True) as store:
+        models = catalog.load_models(store, cfg)
+    if models.empty:
+        return f"no models stored in {db} yet; run: ram snapshot (or ram import panel FILE)"
+    if org and not (models["org"].str.lower() == org.lower()).any():
+        orgs = sorted(set(models["org"]), key=str.lower)
+        close = difflib.get_close_matches(org, orgs, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        return f"no stored model of org {org!r}; {hint}{len(orgs):,} orgs are stored (ram models)"
+    if suspect:
+        return "no stored model's name size and weights size differ by more than 20%"
+    return f"no stored model in size class {size_class!r}" + (f" of org {org!r}" if org else "")
 
 
 def baseline_table(

@@ -351,3 +351,36 @@ def test_the_library_api_is_importable_from_ram_and_cheap_to_import() -> None:
     assert sorted(ram.__all__) == sorted(["__version__", *ram._EXPORTS])
     for name, module in ram._EXPORTS.items():
         assert getattr(ram, name) is getattr(importlib.import_module(module), name), name
+
+
+def test_size_classes_in_any_case(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: ``5-10b`` was refused; any case names the scheme's label."""
+    upper = cli("--db", sample_db, "top", "--size-class", "5-10B", "--format", "csv")
+    lower = cli("--db", sample_db, "top", "--size-class", "5-10b", "--format", "csv")
+    assert lower.code == 0 and lower.out == upper.out and len(upper.out.splitlines()) > 1
+    models = cli("--db", sample_db, "models", "--size-class", "5-10b", "--format", "csv")
+    assert models.code == 0 and ",5-10B," in models.out
+
+
+def test_an_empty_models_answer_says_why(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: ``models --org Nope`` printed an empty table and nothing else."""
+    r = cli("--db", sample_db, "models", "--org", "Qwenn", "--format", "csv")
+    assert r.code == 0 and len(r.out.splitlines()) == 1  # the header only
+    assert "no stored model of org 'Qwenn'; did you mean Qwen?" in r.err
+    r = cli("--db", sample_db, "models", "--org", "qwen", "--format", "csv")
+    assert r.code == 0 and len(r.out.splitlines()) > 10 and "no stored model" not in r.err
+
+
+def test_status_says_when_it_shows_only_the_stalest_orgs(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: the table showed 20 of the orgs without saying so."""
+    orgs = json.loads(cli("--db", sample_db, "status", "--format", "json").out)["freshness"]
+    r = cli("--db", sample_db, "status", "--format", "table")
+    assert len(orgs) > 20
+    assert f"Freshness per org (stalest first): 20 of {len(orgs)}, the stalest" in r.out
+
+
+def test_short_version_flag(cli: CliRunner) -> None:
+    from ram import __version__
+
+    r = cli("-V")
+    assert r.code == 0 and r.out.strip() == f"ram {__version__}"

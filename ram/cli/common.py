@@ -102,8 +102,27 @@ DaysOption = Annotated[
     list[int] | None,
     typer.Option("--day", "-d", help="Days since release (repeatable); default: the milestones."),
 ]
+
+
+def size_class_label(text: str | None) -> str | None:
+    """``--size-class`` in any case (``5-10b``): the configured scheme's label it names, else
+    the text as given (the command then says which labels exist)."""
+    if text is None:
+        return None
+    from ram.config import UNKNOWN
+
+    labels = [label for label, _, _ in STATE.cfg.size_scheme()] + [UNKNOWN]
+    return next((label for label in labels if label.lower() == text.strip().lower()), text)
+
+
 SizeClassOption = Annotated[
-    str | None, typer.Option("--size-class", "-c", help="Only this size class, e.g. 5-10B.")
+    str | None,
+    typer.Option(
+        "--size-class",
+        "-c",
+        help="Only this size class, e.g. 5-10B (any case).",
+        callback=size_class_label,
+    ),
 ]
 
 

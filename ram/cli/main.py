@@ -34,7 +34,8 @@ def _global(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print version."),
     ] = False,
 ) -> None:
     STATE.db, STATE.config, STATE.debug, STATE._cfg = db, config, debug, None

@@ -84,7 +84,9 @@ def models(
 
     frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org, suspect)
     title = "Models whose name size and weights size disagree" if suspect else "Models"
-    emit(frame, fmt_or_default(fmt), title=title, meta={"db": STATE.db_path})
+    notes = [] if len(frame) else [api.why_no_models(STATE.cfg, STATE.db_path, size_class, org,
+                                                     suspect)]  # fmt: skip
+    emit(frame, fmt_or_default(fmt), title=title, meta={"db": STATE.db_path}, notes=notes)
 
 
 def score(
@@ -296,10 +298,20 @@ def status(fmt: FormatOption = None) -> None:
     runs = st.runs[shown]
     emit(runs, f, title="Recent runs", meta=meta)
     if f == "table":
-        emit(st.freshness.head(20), f, title="Freshness per org (stalest first)")
+        shown_orgs = len(st.freshness.head(FRESHNESS_ROWS))
+        more = (
+            f": {shown_orgs} of {len(st.freshness)}, the stalest (--format csv lists all)"
+            if len(st.freshness) > shown_orgs
+            else ""
+        )
+        emit(st.freshness.head(FRESHNESS_ROWS), f,
+             title=f"Freshness per org (stalest first){more}")  # fmt: skip
         if len(st.failures):
             emit(st.failures.head(30), f, title=f"Recent snapshot failures ({len(st.failures)})")
         emit(st.flags.head(50), f, title=f"Data-quality flags ({len(st.flags)})")
+
+
+FRESHNESS_ROWS = 20  # orgs a status table shows (the stalest); CSV and JSON carry every org
 
 
 def register(app: typer.Typer) -> None:
