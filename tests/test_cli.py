@@ -384,3 +384,27 @@ def test_short_version_flag(cli: CliRunner) -> None:
 
     r = cli("-V")
     assert r.code == 0 and r.out.strip() == f"ram {__version__}"
+
+
+def test_machine_output_types_are_consistent(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14 (docs/output.md): ``tracked`` is a boolean in ``score`` as in ``models``, and
+    moments carry their time zone (UTC, ``Z``)."""
+    score = json.loads(cli("--db", sample_db, "score", "Qwen/Qwen2.5-7B-Instruct",
+                           "--format", "json").out)  # fmt: skip
+    models = json.loads(cli("--db", sample_db, "models", "--format", "json").out)
+    assert score["tracked"] is True and score["tracked_reason"] == "ATOM catalog"
+    assert isinstance(models["rows"][0]["tracked"], bool)
+    status = json.loads(cli("--db", sample_db, "status", "--format", "json").out)
+    started = status["runs"][0]["started_at"]
+    assert started.endswith("Z") and "T" in started
+    assert status["latest_observation"] == "2025-02-18"  # a date stays a date
+    assert status["counts"]["runs"] == 1 and isinstance(status["runs"], list)
+
+
+def test_report_tables_print_downloads_as_whole_numbers() -> None:
+    """Issue 14: a median baseline printed as 16,315,967.50 in the report's tables."""
+    from ram.charts.report import _cell
+
+    assert _cell("baseline", 16_315_967.5) == "16,315,968"
+    assert _cell("cumulative_downloads", 5952.0) == "5,952"
+    assert _cell("coverage_80", 0.7647) == "0.76"

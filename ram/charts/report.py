@@ -121,6 +121,11 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Counts are whole downloads, even where a curve is interpolated or a median baseline halves.
+_WHOLE = frozenset({"cumulative_downloads", "baseline", "downloads_p10", "downloads_p50",
+                    "downloads_p90", "median_reference"})  # fmt: skip
+
+
 def _cell(column: str, value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
@@ -128,7 +133,7 @@ def _cell(column: str, value: object) -> str:
         return (
             f"{value:.3f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
         )
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and (column in _WHOLE or value.is_integer()):
         return f"{value:,.0f}"
     if isinstance(value, float):
         return f"{value:,.2f}"

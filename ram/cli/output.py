@@ -6,6 +6,7 @@ Importing this module loads neither pandas nor rich, so a cached answer renders 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import math
 import sys
@@ -72,6 +73,10 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, dt.datetime):  # a moment: UTC with its Z (the store keeps UTC)
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
@@ -123,7 +128,8 @@ def _compact(value: float) -> str:
 
 
 def _caption(meta: dict[str, Any]) -> str:
-    return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in meta.items() if v is not None)
+    shown = {k: ("yes" if v else "no") if isinstance(v, bool) else v for k, v in meta.items()}
+    return " · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items() if v is not None)
 
 
 def _json(

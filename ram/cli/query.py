@@ -117,7 +117,8 @@ def score(
         "params_source": m["params_source"],
         "release_date": m["release_date"],
         "release_source": m["release_source"],
-        "tracked": f"{'yes' if m['tracked'] else 'no'} ({m['tracked_reason']})",
+        "tracked": bool(m["tracked"]),  # a boolean, as in ram models
+        "tracked_reason": m["tracked_reason"],
         "latest_day": None if latest.empty else int(latest["day"].iloc[0]),
         "latest_ram": None if latest.empty else float(latest["ram"].iloc[0]),
     }
@@ -285,8 +286,9 @@ def status(fmt: FormatOption = None) -> None:
         payload = {
             "db": str(st.db),
             "latest_observation": latest,
-            **{k: int(v) for k, v in st.counts.items()},  # counts are numbers, not text
-            "runs": run_rows,
+            **{k: int(v) for k, v in st.counts.items() if k != "runs"},  # numbers, not text
+            "counts": {k: int(v) for k, v in st.counts.items()},  # every table's row count
+            "runs": run_rows,  # the recent runs themselves (their count is in counts.runs)
             "freshness": records(st.freshness),
             "flags": records(st.flags),
             "failures": records(st.failures),
