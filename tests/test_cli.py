@@ -408,3 +408,13 @@ def test_report_tables_print_downloads_as_whole_numbers() -> None:
     assert _cell("baseline", 16_315_967.5) == "16,315,968"
     assert _cell("cumulative_downloads", 5952.0) == "5,952"
     assert _cell("coverage_80", 0.7647) == "0.76"
+
+
+def test_a_leaderboard_with_no_row_says_what_to_run(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: a young store printed a header and exit 0, nothing else."""
+    r = cli("--db", sample_db, "top", "--as-of", "2024-07-20", "--format", "csv")
+    assert r.code == 0 and len(r.out.splitlines()) == 1
+    last = r.err.strip().splitlines()[-1]
+    assert last.startswith("nothing to rank yet") and "ram backfill --hub" in last
+    ok = cli("--db", sample_db, "top", "--format", "csv")
+    assert "nothing to rank yet" not in ok.err

@@ -130,7 +130,16 @@ def notes(
         for c in classes
         if not kept.get(c)
     )
+    if classes and not any(kept.get(c) for c in classes):
+        lines.append(NOTHING_YET)
     return lines
+
+
+# The last line of an answer with no row at all: a young store has no history yet.
+NOTHING_YET = (
+    "nothing to rank yet: curves need history from each model's release; fetch it with "
+    "ram backfill --hub cfahlgren1/hub-stats (or ram import panel FILE), then snapshot daily"
+)
 
 
 def support_of(result: RamResult, classes: Sequence[str]) -> Support:
