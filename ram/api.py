@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ram import catalog
-from ram.config import Config
+from ram.config import REGIONS, UNKNOWN, Config
 from ram.errors import BadInput, EmptyStore, unknown_model, unknown_size_class
 from ram.metric import forecast, formula, leaderboard, quality
 from ram.store.database import Store
@@ -156,9 +156,19 @@ def _with_dates(frame: pd.DataFrame, flags: pd.DataFrame | None = None) -> pd.Da
     return out[SCORE_CSV_COLUMNS].reset_index(drop=True)
 
 
-def scores_table(an: Analysis, days: Sequence[int] | None = None) -> pd.DataFrame:
-    """Every scored model's RAM at ``days`` (default: the configured milestones)."""
-    return _with_dates(an.result.scores(list(days) if days else None), an.flags)
+def scores_table(
+    an: Analysis,
+    days: Sequence[int] | None = None,
+    org: str | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
+    """Every scored model's RAM at ``days`` (default: the configured milestones), or only
+    those of ``org`` and ``region``."""
+    frame = an.result.scores(list(days) if days else None)
+    among = models_of(an, org, region)
+    if among is not None:
+        frame = frame[frame["model_id"].isin(list(among))]
+    return _with_dates(frame, an.flags)
 
 
 @dataclass
@@ -177,13 +187,17 @@ def rank(
     limit: int = 10,
     scope: leaderboard.Scope = leaderboard.Scope(),
     flags: pd.DataFrame | None = None,
+    among: Collection[str] | None = None,
 ) -> Leaderboard:
     """The one leaderboard (CLI, report, top cache): RAM at ``day`` (None = latest RAM), best
-    first, ``limit`` per class in ``classes`` order, within ``scope``; its notes count what was
-    left out and name each class without a leaderboard (RAM_SPEC §3)."""
+    first, ``limit`` per class in ``classes`` order, within ``scope`` (and among the model ids
+    ``among``, when given: ``--org``, ``--region``); its notes count what was left out and name
+    each class without a leaderboard (RAM_SPEC §3)."""
     frame = result.latest() if day is None else result.scores([day])
     if size_class:
         frame = frame[frame["size_class"] == size_class]
+    if among is not None:
+        frame = frame[frame["model_id"].isin(list(among))]
     keep = np.array(
         [scope.keeps(p, t) for p, t in zip(frame["in_pool"], frame["thin"], strict=True)],
         dtype=bool,
@@ -216,10 +230,35 @@ def top_leaderboard(
     size_class: str | None = None,
     limit: int = 10,
     scope: leaderboard.Scope = leaderboard.Scope(),
+    org: str | None = None,
+    region: str | None = None,
 ) -> Leaderboard:
-    """``rank`` of an analysis, after checking the size class."""
+    """``rank`` of an analysis, after checking the size class; ``org`` and ``region`` (any
+    case) rank only their models (each class's baseline is still the whole pool's)."""
     check_size_class(an, size_class)
-    return rank(an.result, an.size_classes, day, size_class, limit, scope, an.flags)
+    among = models_of(an, org, region)
+    board = rank(an.result, an.size_classes, day, size_class, limit, scope, an.flags, among)
+    return board
+
+
+def models_of(an: Analysis, org: str | None, region: str | None) -> set[str] | None:
+    """The model ids of ``org`` and ``region`` (any case); None when neither is given."""
+    if org is None and region is None:
+        return None
+    models = an.models
+    keep = pd.Series(True, index=models.index)
+    if region is not None:
+        if region.lower() not in REGIONS:
+            raise BadInput(f"--region {region!r}: use one of {', '.join(REGIONS)}")
+        keep &= models["region"].fillna(UNKNOWN).str.lower() == region.lower()
+    if org is not None:
+        keep &= models["org"].str.lower() == org.lower()
+        if not keep.any() and not (models["org"].str.lower() == org.lower()).any():
+            orgs = sorted(set(models["org"]), key=str.lower)
+            close = difflib.get_close_matches(org, orgs, n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; see ram models"
+            raise BadInput(f"--org {org!r}: no stored model of that org{hint}")
+    return set(models.loc[keep, "model_id"])
 
 
 def top_table(

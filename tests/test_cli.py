@@ -418,3 +418,22 @@ def test_a_leaderboard_with_no_row_says_what_to_run(cli: CliRunner, sample_db: P
     assert last.startswith("nothing to rank yet") and "ram backfill --hub" in last
     ok = cli("--db", sample_db, "top", "--format", "csv")
     assert "nothing to rank yet" not in ok.err
+
+
+def test_top_and_scores_by_org_and_region(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14's everyday options: --org and --region (any case) rank only those models,
+    against the whole pool's baselines; an unknown org is bad input with the closest one."""
+    everyone = cli("--db", sample_db, "top", "--format", "csv").out.splitlines()
+    qwen = cli("--db", sample_db, "top", "--org", "qwen", "--format", "csv")
+    assert qwen.code == 0
+    rows = [line.split(",") for line in qwen.out.splitlines()[1:]]
+    assert rows and all(r[1].startswith("Qwen/") for r in rows)
+    base = {r.split(",")[2]: r.split(",")[6] for r in everyone[1:]}
+    assert all(r[6] == base[r[2]] for r in rows if r[2] in base)  # the same baselines
+    china = cli("--db", sample_db, "scores", "--region", "CHINA", "--day", "30", "--format", "csv")
+    orgs = {line.split(",")[0].split("/")[0] for line in china.out.splitlines()[1:]}
+    assert china.code == 0 and "Qwen" in orgs and "meta-llama" not in orgs
+    bad = cli("--db", sample_db, "top", "--org", "Qwenn")
+    assert bad.code == 2 and "did you mean Qwen?" in bad.err
+    bad = cli("--db", sample_db, "scores", "--region", "mars")
+    assert bad.code == 2 and "--region 'mars': use one of" in bad.err

@@ -143,3 +143,11 @@ def analysis(method: object, as_of: str | None, baseline: str | None) -> Analysi
 def meta_of(an: Analysis) -> dict[str, object]:
     """The as-of date, baseline and source every listing carries."""
     return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}
+
+
+OrgOption = Annotated[
+    str | None, typer.Option("--org", help="Only this org's models (any case), e.g. Qwen.")
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", help="Only this region's models: china, us, eu, other.")
+]

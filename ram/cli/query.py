@@ -19,6 +19,8 @@ from ram.cli.common import (
     DaysOption,
     FormatOption,
     MethodOption,
+    OrgOption,
+    RegionOption,
     SizeClassOption,
     analysis,
     check_days,
@@ -163,6 +165,8 @@ def top(
             "--forecast", help="Add today's forecast at the last horizon: ram_p50, p_top10."
         ),
     ] = False,
+    org: OrgOption = None,
+    region: RegionOption = None,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -184,7 +188,7 @@ def top(
     wanted = None if latest else day
     scope = Scope(include_thin=include_thin, include_all=everything)
     live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
-    if live and not with_forecast:
+    if live and not with_forecast and org is None and region is None:
         hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
             from ram.cli.output import emit_rows
@@ -199,7 +203,7 @@ def top(
     from ram.cli.output import emit
 
     an = analysis(method, as_of, baseline)
-    board = api.top_leaderboard(an, wanted, size_class, limit, scope)
+    board = api.top_leaderboard(an, wanted, size_class, limit, scope, org, region)
     meta = meta_of(an)
     if with_forecast:
         board = api.with_forecast(an, STATE.cfg, board)
@@ -209,6 +213,8 @@ def top(
 
 def scores(
     day: DaysOption = None,
+    org: OrgOption = None,
+    region: RegionOption = None,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -222,7 +228,7 @@ def scores(
     from ram.cli.output import emit
 
     an = analysis(method, as_of, baseline)
-    frame = api.scores_table(an, check_days(day))
+    frame = api.scores_table(an, check_days(day), org, region)
     emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=meta_of(an))
 
 
