@@ -70,6 +70,7 @@ def test_plot_errors_are_one_line_exit_2(
     assert _written(tmp_path) == ["sample.duckdb"]
 
 
+@pytest.mark.slow  # a whole report: with the full run (make test), not make unit
 def test_report_writes_only_inside_its_directory(
     cli: CliRunner, sample_db: Path, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,7 @@ def window_rows(draw: st.DrawFn) -> list[tuple[int, list[int], list[float]]]:
     return models
 
 
+@pytest.mark.slow  # 300 Hypothesis examples: with the full run (make test), not make unit
 @settings(PROPS, max_examples=300)
 @given(window_rows(), GAPS)
 def test_window_points_in_blocks_equal_rule_3_row_by_row(
@@ -99,6 +101,7 @@ def layouts(obs: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
     }
 
 
+@pytest.mark.slow  # a property over every input layout: with the full run (make test), not make unit
 @PROPS
 @given(panels(), st.integers(0, 2**31), GAPS)
 def test_every_input_layout_gives_the_same_curves(

@@ -291,6 +291,7 @@ def test_top_forecast_and_score_json_carry_the_forecast(cli: CliRunner, sample_d
     assert out["forecast"][0]["p_top10"] is not None  # 72 references at 37 -> 90
 
 
+@pytest.mark.slow  # a whole report: with the full run (make test), not make unit
 def test_the_report_says_how_good_the_forecasts_are(cli: CliRunner, sample_db: Path,
                                                     tmp_path: Path) -> None:  # fmt: skip
     out = tmp_path / "report"

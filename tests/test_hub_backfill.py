@@ -122,14 +122,26 @@ def test_it_reads_only_the_days_asked_for_and_catches_up_later(
 
 
 def test_a_429_storm_is_ridden_out_quietly(
-    hub: DatasetHub, cfg: Config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    hub: DatasetHub,
+    cfg: Config,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    hub.rate_limit, hub.retry_after = 4, "0"
+    import huggingface_hub.utils._http as hf_http
+
+    from collectors import hub_archive
+
+    waits: list[float] = []  # the waits asked for, not slept: the test stays fast
+    monkeypatch.setattr(hf_http.time, "sleep", waits.append)
+    monkeypatch.setattr(hub_archive.time, "sleep", waits.append)
+    hub.rate_limit, hub.retry_after = 4, "7"
     db = tmp_path / "hub.duckdb"
 
     out = hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
 
     assert hub.counts["429"] == 4 and out.stopped is None
+    assert len(waits) == 4 and all(w > 0 for w in waits)
     assert [r.status for r in out.runs] == ["ok"] * 5
     assert [r.getMessage() for r in caplog.records if r.levelno >= 30] == []  # no library noise
 
@@ -206,6 +218,7 @@ def big_day(n: int, day: int) -> bytes:
     return parquet(rows)
 
 
+@pytest.mark.slow  # 4 files of 20,000 rows: with the full run (make test), not make unit
 def test_a_day_costs_its_id_and_count_columns_and_one_resolver_request(
     cfg: Config, tmp_path: Path
 ) -> None:

@@ -463,6 +463,7 @@ def all_scores(obs: pd.DataFrame, models: pd.DataFrame, method: str = "cutoff") 
     return score(result.curves, models, result.baselines)
 
 
+@pytest.mark.slow  # a property: with the full run (make test), not make unit
 @PROPS
 @given(panels(), st.integers(2, 10**6), st.sampled_from(["cutoff", "median"]))
 def test_scaling_every_count_leaves_ram_unchanged(
@@ -489,6 +490,7 @@ def test_cutoff_baseline_never_decreases(
     assert (np.diff(base["day"].to_numpy()) > 0).all()
 
 
+@pytest.mark.slow  # a property over dense panels: with the full run (make test), not make unit
 @PROPS
 @given(panels(dense=3), st.floats(0.0, 1.0))
 def test_a_model_below_the_cutoff_changes_no_other_score(
@@ -525,6 +527,7 @@ def steady_panels(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
     return obs_frame(rows), model_frame(release)
 
 
+@pytest.mark.slow  # a property: with the full run (make test), not make unit
 @PROPS
 @given(steady_panels())
 def test_a_top_n_model_scores_at_least_one(panel: tuple[pd.DataFrame, pd.DataFrame]) -> None:

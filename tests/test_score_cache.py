@@ -71,7 +71,10 @@ def _slow(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, *args: str | Path) ->
         return cli(*args)
 
 
-@pytest.mark.parametrize("store", ["example_db", "sample_db"])
+@pytest.mark.parametrize(
+    "store",
+    ["example_db", pytest.param("sample_db", marks=pytest.mark.slow)],  # the real sample: full run
+)
 def test_the_cache_prints_exactly_what_the_full_computation_prints(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, store: str
 ) -> None:

@@ -183,6 +183,7 @@ def observations(db: Path) -> dict[str, tuple[Any, ...]]:
 # -- what lands ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the whole catalog through the fake Hub: with the full run (make test), not make unit
 def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
