@@ -364,6 +364,15 @@ def freeze_baseline(cfg: Config, db: Path, name: str, an: Analysis) -> int:
 # -- forecasts (docs/FORECAST_SPEC.md) ---------------------------------------------------------
 
 
+def _forecast(an: Analysis, cfg: Config, targets: pd.DataFrame, hs: Sequence[int]) -> pd.DataFrame:
+    """``forecast.forecast`` of ``targets`` at horizons ``hs`` with the analysis's curves and
+    parameters and the configured reference minimums."""
+    f = cfg.forecast
+    return forecast.forecast(
+        an.known, an.result.models, targets, hs, an.result.params, f.min_reference, f.min_interval
+    )
+
+
 def _days_option(days: Sequence[int], what: str, last: int) -> list[int]:
     out = sorted({int(d) for d in days})
     if not out or out[0] < 1 or out[-1] > last:
@@ -412,15 +421,7 @@ def forecast_table(
             f"--at-day {at_day}: forecast from a day 1..{hs[-1] - 1}, before the horizon"
         )
     targets = _forecast_targets(an, model_ids, at_day)
-    rows = forecast.forecast(
-        an.known,
-        an.result.models,
-        targets,
-        hs,
-        an.result.params,
-        cfg.forecast.min_reference,
-        cfg.forecast.min_interval,
-    )
+    rows = _forecast(an, cfg, targets, hs)
     notes = []
     missing = sorted(set(targets["model_id"]) - set(rows["model_id"]))
     if model_ids:
@@ -468,15 +469,7 @@ def fan(an: Analysis, cfg: Config, model_ids: Sequence[str]) -> pd.DataFrame:
     hs = [*range(FAN_STEP, last + 1, FAN_STEP), last]
     known = set(an.models["model_id"])
     targets = _forecast_targets(an, [m for m in model_ids if m in known], None)
-    return forecast.forecast(
-        an.known,
-        an.result.models,
-        targets,
-        hs,
-        an.result.params,
-        cfg.forecast.min_reference,
-        cfg.forecast.min_interval,
-    )
+    return _forecast(an, cfg, targets, hs)
 
 
 def _count(n: int, noun: str, verb: str | None = None) -> str:

@@ -42,3 +42,10 @@ class StderrProgress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    def _line(self, text: str) -> None:
+        """A line on stderr: above the bar on a terminal, plain otherwise."""
+        if self.bar is not None:
+            self.bar.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)

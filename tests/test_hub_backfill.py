@@ -282,6 +282,10 @@ def test_the_command_line(cli: CliRunner, hub: DatasetHub, tmp_path: Path,
         (["--hub", "nobody/nothing"], "no dataset nobody/nothing on the Hub"),
         (["--hub", REPO, "some/file.parquet"], "give ARCHIVE files or --hub REPO, not both"),
         (["--hub", REPO, "--since", "2025-03-04", "--until", "2025-03-01"], "is after --until"),
+        (
+            ["--hub", REPO, "--dry-run", "--since", "2025-03-04", "--until", "2025-03-01"],
+            "is after --until",
+        ),  # the dry run checks the range too
         ([], "give ARCHIVE files or folders, or --hub REPO"),
         (["x.parquet", "--since", "2025-01-01"], "--since and --until are for --hub"),
     ):

@@ -62,12 +62,6 @@ class _Display(StderrProgress):
         verb = "checking" if stage == "check" else "reading"
         self.bar.update(task, completed=done, description=f"{verb} {where}")
 
-    def _line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.console.print(text, markup=False, highlight=False)
-        else:
-            print(text, file=sys.stderr, flush=True)
-
 
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
@@ -206,12 +200,6 @@ class _HubDisplay(StderrProgress):
         elif step.kind == "saved" and step.run is not None:
             saved = _n(step.run.observations, "observation")
             self._line(f"[{step.index}/{step.total}] {step.day}: saved {saved} ({mb:,.1f} MB read)")
-
-    def _line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.console.print(text, markup=False, highlight=False)
-        else:
-            print(text, file=sys.stderr, flush=True)
 
 
 def _backfill_hub(

@@ -68,7 +68,7 @@ def import_panel(
 
 def models(
     size_class: SizeClassOption = None,
-    org: Annotated[str | None, typer.Option("--org", help="Only this org.")] = None,
+    org: OrgOption = None,
     suspect: Annotated[
         bool,
         typer.Option(

@@ -65,6 +65,20 @@ def _name(repo: str) -> str:
     return repo.split("/", 1)[1]
 
 
+def _listing(
+    cfg: Config, db: Path, repo: str, since: date | None, until: date | None,
+    endpoint: str | None, token: str | bool | None,
+) -> tuple[Any, ha.Traffic, str, list[ha.Day], dict[str, str]]:  # fmt: skip
+    """What a backfill and its dry run both start from: the client, the run's traffic (its
+    budget), the archive file, the days in range and the commits landed already."""
+    if since and until and since > until:
+        raise BadInput(f"--since {since} is after --until {until}")
+    traffic = ha.Traffic(budget=cfg.collector.request_budget)
+    api = ha.hub_api(endpoint, token)
+    filename, days = ha.days_and_files(api, repo, since, until, traffic)
+    return api, traffic, filename, days, _landed(db, f"archive:{_name(repo)}")
+
+
 def _landed(db: Path, source: str) -> dict[str, str]:
     """Commits already landed for ``source`` -> their day."""
     if not Path(db).exists():
@@ -85,18 +99,13 @@ def backfill_hub(
     progress: Callable[[HubStep], None] | None = None,
 ) -> HubBackfill:
     """Land every day of ``repo``'s history in ``since``..``until`` not landed already."""
-    if since and until and since > until:
-        raise BadInput(f"--since {since} is after --until {until}")
-    out = HubBackfill(repo, traffic=ha.Traffic(budget=cfg.collector.request_budget))
-    api = ha.hub_api(endpoint, token)
-    filename, days = ha.days_and_files(api, repo, since, until, out.traffic)
-    source = f"archive:{_name(repo)}"
+    api, traffic, filename, days, landed = _listing(cfg, db, repo, since, until, endpoint, token)
+    out = HubBackfill(repo, traffic=traffic)
     if days:
         listed = {d.day for d in days}
         first, last = days[0].day, days[-1].day
         out.gaps = [first + dt.timedelta(days=i) for i in range((last - first).days)
                     if first + dt.timedelta(days=i) not in listed]  # fmt: skip
-    landed = _landed(db, source)
     todo = [d for d in days if d.commit not in landed]
     out.skipped = [d.day for d in days if d.commit in landed]
     if progress:
@@ -225,10 +234,7 @@ def dry_run_hub(
 ) -> tuple[pd.DataFrame, ha.Traffic]:
     """The days a backfill would land (``DRY_RUN_COLUMNS``): each commit, whether it landed
     already, and the size of its file (one resolve per day to land; no Parquet byte read)."""
-    traffic = ha.Traffic(budget=cfg.collector.request_budget)
-    api = ha.hub_api(endpoint, token)
-    filename, days = ha.days_and_files(api, repo, since, until, traffic)
-    landed = _landed(db, f"archive:{_name(repo)}")
+    api, traffic, filename, days, landed = _listing(cfg, db, repo, since, until, endpoint, token)
     rows = []
     for d in days:
         size = None if d.commit in landed else ha.resolve(api, repo, filename, d, traffic).size
