@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ram.config import Config
+from ram.config import PATTERN_LABELS, Config
 from ram.metric.formula import size_class_of
 
 if TYPE_CHECKING:
@@ -253,12 +253,25 @@ def _lower(items: list[str]) -> frozenset[str]:
     return frozenset(i.lower() for i in items)
 
 
+def name_rule(pattern: str, model_id: str) -> str | None:
+    """Why a name rule rejects a repo, in words (``rejected: a reward model: 'RM' in the name``),
+    or None.  A rule of the user's own, which has no label, is quoted."""
+    found = re.search(pattern, model_id, flags=re.IGNORECASE)
+    if found is None:
+        return None
+    hit = found.group(0).strip("-_/.") or found.group(0)
+    label = PATTERN_LABELS.get(pattern)
+    if label is None:
+        return f"rejected: {hit!r} in the name matches {pattern!r}"
+    return f"rejected: {label}: {hit!r} in the name"
+
+
 def _not_a_language_model(model_id: str, tag: str | None, cfg: Config) -> str | None:
     """Why a repo is no LLM or VLM (a pipeline tag outside the policy, or a modality pattern
     such as embedding, speech or a vision classifier in its name), or None."""
     for pattern in cfg.tracking.modality_patterns:
-        if re.search(pattern, model_id, flags=re.IGNORECASE):
-            return f"rejected: name matches {pattern}"
+        if (why := name_rule(pattern, model_id)) is not None:
+            return why
     if tag and tag not in cfg.tracking.pipeline_tags:
         return f"rejected: pipeline tag {tag}"
     return None
@@ -296,8 +309,8 @@ def track_decision(
             return False, f"{screened} (screened out of ATOM's catalog: tracking.screen_catalog)"
         return True, "ATOM catalog" if mid in cat.main else "ATOM catalog (extra)"
     for pattern in t.reject_patterns:
-        if re.search(pattern, mid, flags=re.IGNORECASE):
-            return False, f"rejected: name matches {pattern}"
+        if (why := name_rule(pattern, mid)) is not None:
+            return False, why
     screened = _not_a_language_model(mid, tag, cfg)
     if screened is not None:
         return False, screened

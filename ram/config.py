@@ -58,23 +58,52 @@ COARSE_SCHEME: SizeRanges = (
     ("10-99B", 10.0, 100.0),
     ("100B+", 100.0, None),
 )
-DEFAULT_REJECT_PATTERNS = (
-    r"(?:^|[-_/.])(?:gguf|mlx|mlc|onnx|awq|gptq|exl2|quantized)(?:$|[-_/.])",
-    r"(?:^|[-_/.])(?:[2-8]bit|int[48]|bnb-4bit|q4f16_1)(?:$|[-_/.])",
-    r"^(?:unsloth|unslothai|bartowski|mradermacher|lmstudio-community|thebloke|maziyarpanahi"
-    r"|mlx-community|quantfactory|neuralmagic|hugging-quants|modularai)/",
+# (label, pattern): copies, not first-party releases.  The label is what ``ram models`` says.
+REJECT_RULES = (
+    (
+        "a re-upload format",
+        r"(?:^|[-_/.])(?:gguf|mlx|mlc|onnx|awq|gptq|exl2|quantized)(?:$|[-_/.])",
+    ),
+    ("a quantised copy", r"(?:^|[-_/.])(?:[2-8]bit|int[48]|bnb-4bit|q4f16_1)(?:$|[-_/.])"),
+    (
+        "a re-uploader namespace",
+        r"^(?:unsloth|unslothai|bartowski|mradermacher|lmstudio-community|thebloke|maziyarpanahi"
+        r"|mlx-community|quantfactory|neuralmagic|hugging-quants|modularai)/",
+    ),
 )
 # Not LLMs or VLMs (RAM_SPEC §3: the pool holds LLMs and VLMs only); with screen_catalog they
 # screen ATOM's catalog entries too.
-DEFAULT_MODALITY_PATTERNS = (
-    r"guard",
-    r"reward|(?:^|[-_/.])(?:prm|rm)(?:$|[-_/.])",
-    r"(?:^|[-_/.])(?:embed|embedding|embeddings|rerank|reranker)(?:$|[-_/.])",
-    r"(?:^|[-_/.])(?:whisper|tts|asr|speech|wav2vec2?|hubert|parler|musicgen)(?:$|[-_/.])",
-    r"(?:^|[-_/.])(?:vit|clip|siglip2?|dinov2|deit|convnext|segformer|sam|detr|yolo[a-z0-9]*"
-    r"|classifier)(?:$|[-_/.])",
-    r"(?:^|[-_/.])(?:prithvi|satellite|geospatial|weather|climate|sentinel|landsat)(?:$|[-_/.])",
+MODALITY_RULES = (
+    ("a safety classifier", r"guard"),
+    ("a reward model", r"reward|(?:^|[-_/.])(?:prm|rm)(?:$|[-_/.])"),
+    (
+        "an embedding or rerank model",
+        r"(?:^|[-_/.])(?:embed|embedding|embeddings|rerank|reranker|e5|bge|gte)(?:$|[-_/.])",
+    ),
+    (
+        "a speech model",
+        r"(?:^|[-_/.])(?:whisper|tts|asr|speech|wav2vec2?|hubert|parler|musicgen)(?:$|[-_/.])",
+    ),
+    (
+        "a vision encoder or classifier",
+        r"(?:^|[-_/.])(?:vit|clip|siglip2?|dinov2|deit|convnext|segformer|sam|detr|yolo[a-z0-9]*"
+        r"|classifier)(?:$|[-_/.])",
+    ),
+    # ImageNet classifiers are named by their label set: MambaVision-T-1K, ijepa_vith14_22k.
+    ("an ImageNet classifier", r"(?:^|[-_/.])(?:in)?(?:1k|21k|22k)(?:$|[-_/.])"),
+    (
+        "a generator or codec part",
+        r"(?:^|[-_/.])(?:cogvideox|hunyuan3d|stable-diffusion|sdxl|tokenizer|vocoder"
+        r"|voice-decoder|mingtok)(?:$|[-_/.])",
+    ),
+    (
+        "an earth-observation model",
+        r"(?:^|[-_/.])(?:prithvi|satellite|geospatial|weather|climate|sentinel|landsat)(?:$|[-_/.])",
+    ),
 )
+DEFAULT_REJECT_PATTERNS = tuple(pattern for _, pattern in REJECT_RULES)
+DEFAULT_MODALITY_PATTERNS = tuple(pattern for _, pattern in MODALITY_RULES)
+PATTERN_LABELS = {pattern: label for label, pattern in (*REJECT_RULES, *MODALITY_RULES)}
 
 
 # Strict: YAML's ``true`` is no number (lax pydantic reads it as 1) and ``.inf`` no size.

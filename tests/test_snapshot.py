@@ -25,7 +25,7 @@ import yaml
 from collectors.hub import FetchResult, HubModel
 from ram import score_cache
 from ram.catalog import tracked_orgs
-from ram.config import DEFAULT_MODALITY_PATTERNS, DEFAULT_REJECT_PATTERNS, Config, parse_config
+from ram.config import DEFAULT_MODALITY_PATTERNS, Config, parse_config
 from ram.errors import BadInput
 from ram.pipeline import snapshot
 from ram.status import collect_status
@@ -45,7 +45,8 @@ SMALL = {
         "include": ["Other/kept-7B"],
     }
 }
-GGUF_RULE, EMBED_RULE = DEFAULT_REJECT_PATTERNS[0], DEFAULT_MODALITY_PATTERNS[2]
+GGUF_REASON = "rejected: a re-upload format: 'GGUF' in the name"
+EMBED_REASON = "rejected: an embedding or rerank model: 'embed' in the name"
 TRACKED = [
     "Alpha/Alpha-7B-Instruct",
     "Beta/Beta-VL-14B",
@@ -56,8 +57,8 @@ TRACKED = [
 ]
 REASONS = {
     "Alpha/Alpha-7B-Instruct": "new release of tracked org Alpha",
-    "Alpha/Alpha-7B-Instruct-GGUF": f"rejected: name matches {GGUF_RULE}",
-    "Alpha/Alpha-embed-v1": f"rejected: name matches {EMBED_RULE}",
+    "Alpha/Alpha-7B-Instruct-GGUF": GGUF_REASON,
+    "Alpha/Alpha-embed-v1": EMBED_REASON,
     "Alpha/tiny-chat": "rejected: under 100 downloads",
     "Beta/Beta-VL-14B": "new release of tracked org Beta",
     "Gamma/Gamma-1B": "new release of tracked org Gamma",
@@ -202,25 +203,25 @@ def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
         again = snapshot.run_snapshot(Config(), db, endpoint=fake.url, token=False)
         repos = {k: dict(v) for k, v in fake.repos.items()}
 
-    # tracking.screen_catalog: the catalog's reward, embedding, speech and classifier repos
-    # (28 of 1,958) are screened out of the pool by the modality patterns.
+    # tracking.screen_catalog: the catalog's non-LLM repos
+    # (55 of 1,958: reward, embedding, speech, ImageNet classifiers, video generators, codec parts)
     screened = {
         m
         for m in catalog.tracked_ids
         if any(re.search(p, m, flags=re.IGNORECASE) for p in DEFAULT_MODALITY_PATTERNS)
     }
     pool = sorted(set(catalog.tracked_ids) - screened)
-    assert len(screened) == 28 and len(pool) == 1930
+    assert len(screened) == 55 and len(pool) == 1903
     assert (first.status, first.models, first.tracked, first.observations) == (
         "ok",
         len(on_listed),
-        1930,
-        1930,
+        1903,
+        1903,
     )
     assert (len(listed), len(on_listed)) == (57, 1990)
     assert first.requests == pages == 64  # one listing page per 100 repos of each org
-    assert (first.new_models, again.new_models, again.observations) == (1990, 0, 1930)
-    assert first.rejected == len(set(catalog.untracked_ids) & set(on_listed)) + 28 == 60
+    assert (first.new_models, again.new_models, again.observations) == (1990, 0, 1903)
+    assert first.rejected == len(set(catalog.untracked_ids) & set(on_listed)) + 55 == 87
     obs = observations(db)
     assert sorted(obs) == pool
     for model_id in pool:
@@ -234,17 +235,15 @@ def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
             True,
         )
     assert obs["Qwen/Qwen2.5-7B-Instruct"][2:4] == (123_456, 9_999_999)  # replaced, not added
-    assert query(db, "SELECT count(*) FROM observations") == [(1930,)]
+    assert query(db, "SELECT count(*) FROM observations") == [(1903,)]
     assert query(db, "SELECT count(*), count(DISTINCT model_id) FROM models") == [(1990, 1990)]
     untracked = query(db, "SELECT model_id, tracked, tracked_reason FROM models WHERE NOT tracked")
     assert sorted(r[0] for r in untracked) == sorted(
         (set(catalog.untracked_ids) & set(on_listed)) | screened
     )
     reasons = {r[2] for r in untracked}
-    assert {
-        f"rejected: name matches {GGUF_RULE}",
-        f"rejected: name matches {EMBED_RULE}",
-    } <= reasons
+    assert GGUF_REASON in reasons
+    assert "rejected: an embedding or rerank model: 'embedding' in the name" in reasons
     assert all(
         r.endswith("(screened out of ATOM's catalog: tracking.screen_catalog)")
         for m, _, r in untracked
@@ -255,7 +254,7 @@ def test_the_full_catalog_lands_with_exact_counts_and_a_rerun_replaces(
         "SELECT status, models, observations, new_models, failed, requests, error_summary "
         "FROM runs ORDER BY finished_at",
     )
-    assert runs == [("ok", 1990, 1930, 1990, 0, 64, None), ("ok", 1990, 1930, 0, 0, 64, None)]
+    assert runs == [("ok", 1990, 1903, 1990, 0, 64, None), ("ok", 1990, 1903, 0, 0, 64, None)]
 
 
 def test_models_carry_the_hubs_raw_facts_and_the_policys_verdict(
@@ -325,7 +324,7 @@ def test_a_new_release_of_a_catalog_org_is_discovered(tmp_path: Path, on_day: An
         "discovered",
     ]
     assert models.loc["Qwen/Qwen9-8B-Base-GGUF", "tracked_reason"] == (
-        f"rejected: name matches {GGUF_RULE}"
+        GGUF_REASON
     )
     assert models.loc["Qwen/Qwen-old-experiment", "tracked_reason"] == (
         "Qwen is tracked through ATOM's catalog, which leaves this repo out"
