@@ -115,3 +115,15 @@ def test_scale_measurement_reports_time_and_memory() -> None:
     assert row["n_models"] == 60
     assert row["obs_rows"] == len(generate(60, n_days=60).obs)
     assert row["seconds"] > 0
+
+
+def test_store_size_measurement_writes_through_the_store_and_compares_the_key() -> None:
+    from benchmarks.store_size import hub_like_ids, measure as measure_store
+
+    ids = hub_like_ids(2_500)
+    assert len(set(ids)) == 2_500 and all("/" in i for i in ids)
+    row = measure_store(300, n_days=120, grow=5)
+    assert row["observations"] > 10_000 and row["grow_rows"] == 5 * 300
+    # Even at this size the schema-1 key costs more than the rows themselves.
+    assert row["key_ratio"] > 1.5
+    assert 0 <= row["file_growth"] < 1 and row["data_growth"] > 0
