@@ -88,6 +88,11 @@ class ArchiveFilter:
     min_downloads: int | None = None
     exclude_ids: frozenset[str] = frozenset()
     qualified_ids: frozenset[str] = frozenset()
+    # Orgs (exact spelling) a curated list covers as of ``covered_until``: their repos created
+    # by then (or of unknown age) were left out on purpose, so a discovery of one is dropped in
+    # SQL before any column is computed for it (ram.catalog.track_decision drops them anyway).
+    covered_orgs: frozenset[str] = frozenset()
+    covered_until: date | None = None
 
 
 def is_remote(path: str) -> bool:
@@ -211,13 +216,19 @@ def read_archive(
         con.register("_orgs", _keys(flt.tracked_orgs))
         con.register("_excluded", _keys(flt.exclude_ids))
         con.register("_qualified", _keys(flt.qualified_ids))
+        covered = sorted(flt.covered_orgs) if flt.covered_until is not None else []
+        con.register("_covered", pa.table({"org": pa.array(covered, pa.string())}))
+        light = {k: v if k in _FILTER_COLUMNS else "" for k, v in mapping.items()}
         params = {
             **_p(file),
             "obs_date": file.snapshot_date,
             "tags": list(flt.allowed_pipeline_tags),
             "min": flt.min_downloads,
+            "until": flt.covered_until,
         }
-        table = _fetch(con, file, _QUERY.format(select=select), params)
+        light_select = select_list(file.path, schema, light)
+        query = _QUERY.format(light=light_select, select=select)
+        table = _fetch(con, file, query, params)
     table = _drop_rejected(table, rejects)
     _check(file, table, mapping)
     return table.select(OUTPUT_SCHEMA.names).cast(OUTPUT_SCHEMA)
@@ -225,28 +236,46 @@ def read_archive(
 
 # Ids and orgs join against registered Arrow tables (no user text in the SQL).  Plain LEFT JOINs on
 # the small tables keep the scan streaming; an IN/EXISTS subquery made DuckDB group every id.
+# The policy runs on a light projection (id, 30-day count, pipeline tag, creation time); the full
+# projection (counts checked, tags searched for the license, ...) only on the rows it keeps.
+_FILTER_COLUMNS = ("model_id", "downloads_30d", "pipeline_tag", "created_at")
 _QUERY = """
-WITH src AS (SELECT {select}, file_row_number FROM read_parquet($p, file_row_number = true)),
+WITH src AS (SELECT {light}, file_row_number FROM read_parquet($p, file_row_number = true)),
 keyed AS (
-    SELECT *, lower(raw_id) AS id_key,
-           CASE WHEN contains(raw_id, '/') THEN split_part(raw_id, '/', 1) END AS ns
-    FROM src WHERE raw_id IS NOT NULL)
-SELECT coalesce(t.model_id, k.raw_id) AS model_id, hub_id, coalesce(author, ns) AS author,
+    SELECT raw_id, downloads_30d, pipeline_tag, created_at, file_row_number,
+           lower(raw_id) AS id_key
+    FROM src WHERE raw_id IS NOT NULL),
+tracked AS (
+    SELECT k.file_row_number, k.id_key, k.raw_id, t.model_id AS tracked_id
+    FROM keyed AS k JOIN _tracked AS t ON k.id_key = t.key),
+candidates AS (
+    SELECT k.* FROM keyed AS k JOIN _orgs AS o ON split_part(k.id_key, '/', 1) = o.key
+    WHERE contains(k.raw_id, '/') AND list_contains($tags::VARCHAR[], k.pipeline_tag)),
+found AS (
+    SELECT * FROM tracked
+    UNION ALL
+    SELECT c.file_row_number, c.id_key, c.raw_id, NULL AS tracked_id
+    FROM candidates AS c
+    ANTI JOIN _tracked AS t ON c.id_key = t.key
+    LEFT JOIN _covered AS v ON split_part(c.raw_id, '/', 1) = v.org
+    LEFT JOIN _qualified AS q ON c.id_key = q.key
+    WHERE (v.org IS NULL OR c.created_at::DATE > $until::DATE)
+      AND ($min::BIGINT IS NULL OR c.downloads_30d >= $min::BIGINT OR q.key IS NOT NULL)),
+kept AS (
+    SELECT f.file_row_number, f.tracked_id,
+           CASE WHEN contains(f.raw_id, '/') THEN split_part(f.raw_id, '/', 1) END AS ns
+    FROM found AS f ANTI JOIN _excluded AS x ON f.id_key = x.key),
+rows AS (
+    SELECT {select}, file_row_number
+    FROM (SELECT r.* FROM read_parquet($p, file_row_number = true) AS r
+          SEMI JOIN kept USING (file_row_number)))
+SELECT coalesce(kept.tracked_id, s.raw_id) AS model_id, hub_id, coalesce(author, kept.ns) AS author,
        created_at, $obs_date::DATE AS obs_date, downloads_30d, downloads_all_time, likes,
        pipeline_tag, library_name,
        CASE WHEN safetensors_total > 0 THEN safetensors_total END AS safetensors_total,
-       license, gated, t.model_id IS NULL AS discovered,
+       license, gated, kept.tracked_id IS NULL AS discovered,
        downloads_30d_bad, downloads_all_time_bad, likes_bad, file_row_number
-FROM keyed AS k
-LEFT JOIN _tracked AS t ON k.id_key = t.key
-LEFT JOIN _orgs AS o ON lower(k.ns) = o.key
-LEFT JOIN _excluded AS x ON k.id_key = x.key
-LEFT JOIN _qualified AS q ON k.id_key = q.key
-WHERE x.key IS NULL
-  AND (t.model_id IS NOT NULL
-       OR (o.key IS NOT NULL
-           AND list_contains($tags::VARCHAR[], pipeline_tag)
-           AND ($min::BIGINT IS NULL OR downloads_30d >= $min::BIGINT OR q.key IS NOT NULL)))
+FROM rows AS s JOIN kept USING (file_row_number)
 ORDER BY model_id
 """
 

@@ -42,8 +42,9 @@ class Catalog:
     release: dict[str, dt.date]
     regions: dict[str, str]
 
-    @property
+    @functools.cached_property
     def model_ids(self) -> frozenset[str]:
+        """Every catalog repo (main and extra), built once: ``resolve`` asks once per row."""
         return self.main | self.extra
 
     @functools.cached_property
@@ -253,10 +254,16 @@ def _lower(items: list[str]) -> frozenset[str]:
     return frozenset(i.lower() for i in items)
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A tracking pattern compiled once (``re``'s own cache costs a lookup per row and call)."""
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def name_rule(pattern: str, model_id: str) -> str | None:
     """Why a name rule rejects a repo, in words (``rejected: a reward model: 'RM' in the name``),
     or None.  A rule of the user's own, which has no label, is quoted."""
-    found = re.search(pattern, model_id, flags=re.IGNORECASE)
+    found = _compiled(pattern).search(model_id)
     if found is None:
         return None
     hit = found.group(0).strip("-_/.") or found.group(0)

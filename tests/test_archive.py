@@ -217,6 +217,37 @@ def test_policy_knobs(tmp_path: Path) -> None:
     assert read_archive(file, ArchiveFilter()).num_rows == 0
 
 
+def test_old_repos_of_a_covered_org_are_dropped_before_any_column_is_computed(
+    tmp_path: Path,
+) -> None:
+    """A curated list that covers an org as of a date left its older repos out on purpose:
+    discoveries created by then (or of unknown age) are dropped in SQL; a tracked id never is,
+    and an org the list does not cover (exact spelling, as ram.catalog compares) is unaffected."""
+    day = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
+    rows = [
+        model("Qwen/Qwen3-8B", 1000, 5000, created=day),  # tracked
+        model("Qwen/Old-7B", 900, 900, created=day),  # before the date: dropped
+        model("Qwen/Edge-7B", 900, 900, created=day + dt.timedelta(days=5)),  # on it: dropped
+        model("Qwen/New-7B", 900, 900, created=day + dt.timedelta(days=6)),  # after: kept
+        model("meta-llama/Old-8B", 900, 900, created=day),  # org not covered: kept
+    ]
+    file = one_file(tmp_path, rows)
+    flt = ArchiveFilter(
+        tracked_ids=frozenset({"Qwen/Qwen3-8B"}),
+        tracked_orgs=ORGS,
+        covered_orgs=frozenset({"Qwen"}),
+        covered_until=dt.date(2025, 1, 15),
+    )
+    assert read_archive(file, flt).column("model_id").to_pylist() == [
+        "Qwen/New-7B",
+        "Qwen/Qwen3-8B",
+        "meta-llama/Old-8B",
+    ]
+    # Without a date nothing is covered.
+    unset = ArchiveFilter(tracked_orgs=ORGS, covered_orgs=frozenset({"Qwen"}))
+    assert read_archive(file, unset).num_rows == 5
+
+
 def test_counts_and_qualify_progress(tmp_path: Path) -> None:
     files = discover([str(hub_stats_layout(tmp_path, DAYS))])
     seen: list[tuple[int, dt.date]] = []

@@ -118,7 +118,8 @@ def test_scale_measurement_reports_time_and_memory() -> None:
 
 
 def test_store_size_measurement_writes_through_the_store_and_compares_the_key() -> None:
-    from benchmarks.store_size import hub_like_ids, measure as measure_store
+    from benchmarks.store_size import hub_like_ids
+    from benchmarks.store_size import measure as measure_store
 
     ids = hub_like_ids(2_500)
     assert len(set(ids)) == 2_500 and all("/" in i for i in ids)

@@ -323,9 +323,7 @@ def test_a_new_release_of_a_catalog_org_is_discovered(tmp_path: Path, on_day: An
         "new release of tracked org Qwen",
         "discovered",
     ]
-    assert models.loc["Qwen/Qwen9-8B-Base-GGUF", "tracked_reason"] == (
-        GGUF_REASON
-    )
+    assert models.loc["Qwen/Qwen9-8B-Base-GGUF", "tracked_reason"] == (GGUF_REASON)
     assert models.loc["Qwen/Qwen-old-experiment", "tracked_reason"] == (
         "Qwen is tracked through ATOM's catalog, which leaves this repo out"
     )

@@ -104,6 +104,8 @@ def policy(cfg: Config, db: Path | None) -> tuple[ArchiveFilter, dict[str, str]]
         allowed_pipeline_tags=tuple(t.pipeline_tags),
         min_downloads=t.min_downloads,
         exclude_ids=frozenset(t.exclude),
+        covered_orgs=catalog.load_catalog().orgs if t.use_catalog else frozenset(),
+        covered_until=catalog.CATALOG_DATE if t.use_catalog else None,
     )
     return flt, prior_via
 
