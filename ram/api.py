@@ -161,11 +161,12 @@ def scores_table(
     days: Sequence[int] | None = None,
     org: str | None = None,
     region: str | None = None,
+    released_since: dt.date | None = None,
 ) -> pd.DataFrame:
     """Every scored model's RAM at ``days`` (default: the configured milestones), or only
-    those of ``org`` and ``region``."""
+    those of ``org`` and ``region`` released on or after ``released_since``."""
     frame = an.result.scores(list(days) if days else None)
-    among = models_of(an, org, region)
+    among = models_of(an, org, region, released_since)
     if among is not None:
         frame = frame[frame["model_id"].isin(list(among))]
     return _with_dates(frame, an.flags)
@@ -232,21 +233,29 @@ def top_leaderboard(
     scope: leaderboard.Scope = leaderboard.Scope(),
     org: str | None = None,
     region: str | None = None,
+    released_since: dt.date | None = None,
 ) -> Leaderboard:
-    """``rank`` of an analysis, after checking the size class; ``org`` and ``region`` (any
-    case) rank only their models (each class's baseline is still the whole pool's)."""
+    """``rank`` of an analysis, after checking the size class; ``org``, ``region`` (any case)
+    and ``released_since`` rank only their models (each class's baseline is still the whole
+    pool's)."""
     check_size_class(an, size_class)
-    among = models_of(an, org, region)
+    among = models_of(an, org, region, released_since)
     board = rank(an.result, an.size_classes, day, size_class, limit, scope, an.flags, among)
     return board
 
 
-def models_of(an: Analysis, org: str | None, region: str | None) -> set[str] | None:
-    """The model ids of ``org`` and ``region`` (any case); None when neither is given."""
-    if org is None and region is None:
+def models_of(
+    an: Analysis, org: str | None, region: str | None, released_since: dt.date | None = None
+) -> set[str] | None:
+    """The model ids of ``org`` and ``region`` (any case) released on or after
+    ``released_since``; None when none is given."""
+    if org is None and region is None and released_since is None:
         return None
     models = an.models
     keep = pd.Series(True, index=models.index)
+    if released_since is not None:
+        released = pd.to_datetime(models["release_date"])
+        keep &= (released >= pd.Timestamp(released_since)).fillna(False).astype(bool)
     if region is not None:
         if region.lower() not in REGIONS:
             raise BadInput(f"--region {region!r}: use one of {', '.join(REGIONS)}")
@@ -295,9 +304,11 @@ def models_table(
     size_class: str | None = None,
     org: str | None = None,
     suspect: bool = False,
+    search: str | None = None,
 ) -> pd.DataFrame:
     """The stored models with size, release date and where each came from; with ``suspect``,
-    only those whose name size and weights size disagree (``catalog.suspect_sizes``)."""
+    only those whose name size and weights size disagree (``catalog.suspect_sizes``); with
+    ``search``, only repo ids holding that text (any case)."""
     with Store.open(db, read_only=True) as store:
         models = catalog.load_models(store, cfg)
     labels = [label for label, _, _ in cfg.size_scheme()] + ["unknown"]
@@ -307,6 +318,8 @@ def models_table(
         models = models[models["size_class"] == size_class]
     if org:
         models = models[models["org"].str.lower() == org.lower()]
+    if search:
+        models = models[models["model_id"].str.contains(search, case=False, regex=False)]
     if suspect:
         return catalog.suspect_sizes(models)
     out = models.copy()
@@ -315,7 +328,12 @@ def models_table(
 
 
 def why_no_models(
-    cfg: Config, db: Path, size_class: str | None, org: str | None, suspect: bool
+    cfg: Config,
+    db: Path,
+    size_class: str | None,
+    org: str | None,
+    suspect: bool,
+    search: str | None = None,
 ) -> str:
     """The line ``ram models`` prints for an empty answer: which filter found nothing, with
     what exists instead."""
@@ -328,6 +346,11 @@ def why_no_models(
         close = difflib.get_close_matches(org, orgs, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         return f"no stored model of org {org!r}; {hint}{len(orgs):,} orgs are stored (ram models)"
+    if search and not models["model_id"].str.contains(search, case=False, regex=False).any():
+        names = models["model_id"].str.split("/").str[-1].str.lower().tolist()
+        close = difflib.get_close_matches(search.lower(), names, n=3, cutoff=0.6)
+        hint = f"; close: {', '.join(close)}" if close else ""
+        return f"no stored repo id contains {search!r}{hint}"
     if suspect:
         return "no stored model's name size and weights size differ by more than 20%"
     return f"no stored model in size class {size_class!r}" + (f" of org {org!r}" if org else "")

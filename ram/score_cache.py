@@ -1,6 +1,8 @@
-"""A cache of the live leaderboard's inputs, so ``ram top`` answers without pandas.
+"""A cache of the live analysis's scores, so ``ram top`` and ``ram scores`` answer without pandas.
 
-The live analysis (baseline and method from the config) is written to ``<db>.top-cache.parquet``
+It holds what those commands ask: every scored model at the milestones and its latest RAM (not
+every day: ``ram top --day 45`` computes).  The live analysis (baseline and method from the
+config) is written to ``<db>.top-cache.parquet``
 after every pipeline write (``ram.pipeline.refresh``) and when ``ram top`` computes it.  Its key
 covers the database files, the config sections that shape scores, the bundled catalog and the
 code of the package, so a change to any of them sends ``ram top`` back to the full computation.
@@ -23,15 +25,18 @@ from ram.errors import unknown_size_class
 from ram.metric.leaderboard import Scope, Support
 from ram.metric.leaderboard import notes as leaderboard_notes
 from ram.store import top_cache
-from ram.store.top_cache import COLUMNS, cache_path
+from ram.store.top_cache import COLUMNS, SCORE_COLUMNS, cache_path
 
 if TYPE_CHECKING:
     from ram.api import Analysis
     from ram.config import Config
 
-__all__ = ["COLUMNS", "NUMERIC", "TopRows", "applies", "cache_key", "cache_path", "save", "top"]
+__all__ = [
+    "COLUMNS", "NUMERIC", "SCORE_COLUMNS", "TopRows", "applies", "cache_key", "cache_path", "save",
+    "scores", "top",
+]  # fmt: skip
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: milestone days and latest only, in ram scores order
 NUMERIC = frozenset({"rank", "day", "cumulative_downloads", "baseline", "ram", "n_models"})
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -148,6 +153,24 @@ def top(
     return TopRows(COLUMNS, rows, header, notes)
 
 
+def scores(cfg: Config, db: Path) -> TopRows | None:
+    """``ram scores`` at the milestones for the live analysis, from the cache; None when the
+    cache cannot answer (missing, stale, unreadable)."""
+    key = cache_key(cfg, db)
+    path = cache_path(db)
+    if key is None or not path.exists():
+        return None
+    try:
+        found = top_cache.milestone_rows(path, key)
+        if found is None:
+            return None
+        meta, rows = found
+        header = {name: str(meta[name]) for name in ("as_of", "baseline", "source")}
+    except top_cache.READ_ERRORS:
+        return None
+    return TopRows(SCORE_COLUMNS, rows, header, [])
+
+
 def _write(an: Analysis, db: Path, key: str) -> None:
     # Only a computation writes the cache, and it has loaded pandas and the metric already.
     import pandas as pd
@@ -156,10 +179,12 @@ def _write(an: Analysis, db: Path, key: str) -> None:
     from ram.metric.quality import flag_scores
 
     result = an.result
-    every_day = result.scores(range(1, result.params.max_day + 1))
+    # What is asked: the milestones (ram top --day, ram scores) and the latest RAM; another day
+    # is computed.  ``seq`` keeps the order ``ram scores`` prints.
+    milestones = result.scores(None)
     parts = [
-        frame.assign(is_latest=is_latest, flags=flag_scores(frame, an.flags))
-        for is_latest, frame in ((False, every_day), (True, result.latest()))
+        frame.assign(is_latest=is_latest, flags=flag_scores(frame, an.flags), seq=range(len(frame)))
+        for is_latest, frame in ((False, milestones), (True, result.latest()))
     ]
     meta = {
         "key": key,
@@ -168,6 +193,7 @@ def _write(an: Analysis, db: Path, key: str) -> None:
         "source": an.source,
         "size_classes": an.size_classes,
         "support": support_of(result, an.size_classes).to_json(),
+        "days": [int(d) for d in result.params.milestones],
     }
     rows = pd.concat(parts, ignore_index=True)
     top_cache.write(rows, meta, cache_path(db), os.stat(db).st_mode)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ram import catalog
 from ram.config import Config
+from ram.dates import now_utc
 from ram.metric.quality import observation_flags
 from ram.store.database import Store
 
@@ -31,6 +32,14 @@ class Status:
     freshness: pd.DataFrame  # per org: models, last observation, days behind, recent failures
     flags: pd.DataFrame  # model_id, flag, obs_date, detail
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    today: dt.date | None = None  # the UTC date "days behind" counts to
+
+    @property
+    def days_behind(self) -> int | None:
+        """Days from the newest observation to today (UTC): how stale the whole store is."""
+        if self.latest_obs is None or self.today is None:
+            return None
+        return (self.today - self.latest_obs).days
 
 
 def vanished(
@@ -115,8 +124,10 @@ def failures(snapshots: Sequence[SnapshotRun]) -> pd.DataFrame:
     return latest[FAILURE_COLUMNS].reset_index(drop=True)
 
 
-def _freshness(obs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
-    """Per org: models observed, last observation, days behind, recent failures (failing first)."""
+def _freshness(obs: pd.DataFrame, failed: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Per org: models observed, last observation, days behind today (UTC), recent failures
+    (failing first).  Counted to today, not to the store's newest day: a store nobody has
+    updated for a year is a year behind."""
     columns = ["org", "models", "last_obs", "days_behind", "failures", "last_error"]
     if obs.empty:
         fresh = pd.DataFrame(columns=["org", "models", "last_obs", "days_behind"])
@@ -124,7 +135,7 @@ def _freshness(obs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
         last = obs.groupby("model_id")["obs_date"].max().rename("last_obs").reset_index()
         last["org"] = last["model_id"].str.split("/").str[0]
         fresh = last.groupby("org").agg(models=("model_id", "count"), last_obs=("last_obs", "max"))
-        fresh["days_behind"] = (obs["obs_date"].max() - fresh["last_obs"]).dt.days
+        fresh["days_behind"] = (pd.Timestamp(today) - fresh["last_obs"]).dt.days
         fresh = fresh.reset_index()
         fresh["last_obs"] = fresh["last_obs"].dt.date
     orgs = failed[failed["kind"] == "org"].set_index("target")
@@ -141,8 +152,10 @@ def _freshness(obs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
     return fresh[columns].reset_index(drop=True)
 
 
-def collect_status(cfg: Config, db: Path) -> Status:
-    """Gather counts, the recent runs, per-org freshness, snapshot failures and quality flags."""
+def collect_status(cfg: Config, db: Path, today: dt.date | None = None) -> Status:
+    """Gather counts, the recent runs, per-org freshness (to ``today``, default today's UTC
+    date), snapshot failures and quality flags."""
+    today = today or now_utc().date()
     with Store.open(db, read_only=True) as store:
         counts = store.counts()
         latest = store.latest_obs_date()
@@ -152,7 +165,7 @@ def collect_status(cfg: Config, db: Path) -> Status:
         models = catalog.load_models(store, cfg)
     tracked = set(models.loc[models["tracked"], "model_id"])
     failed = failures(snapshots)
-    fresh = _freshness(obs, failed)
+    fresh = _freshness(obs, failed, today)
     latest_run = snapshots[0].run_id if snapshots else None
     lookups = failed[(failed["kind"] == "repo") & (failed["run_id"] == latest_run)]
     flags = pd.concat(
@@ -172,4 +185,4 @@ def collect_status(cfg: Config, db: Path) -> Status:
     )
     if len(flags):
         flags["obs_date"] = pd.to_datetime(flags["obs_date"]).dt.date
-    return Status(db, counts, latest, runs, fresh, flags, failed)
+    return Status(db, counts, latest, runs, fresh, flags, failed, today)

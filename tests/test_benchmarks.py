@@ -128,3 +128,12 @@ def test_store_size_measurement_writes_through_the_store_and_compares_the_key() 
     # Even at this size the schema-1 key costs more than the rows themselves.
     assert row["key_ratio"] > 1.5
     assert 0 <= row["file_growth"] < 1 and row["data_growth"] > 0
+
+
+def test_top_cache_measurement_writes_both_formats() -> None:
+    from benchmarks.top_cache import measure as measure_cache
+
+    row = measure_cache(200, n_days=200)
+    # Every day of every model is many more rows than the milestones and the latest.
+    assert row["every_day_bytes"] > 3 * row["milestones_bytes"] > 0
+    assert row["milestones_seconds"] > 0 and row["every_day_seconds"] > 0

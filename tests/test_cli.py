@@ -336,6 +336,37 @@ def test_status_json_gives_counts_as_numbers_and_details_as_objects(
     assert run["details"]["rows"] == 2606
 
 
+def test_status_measures_freshness_against_todays_utc_date(
+    cli: CliRunner, example_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: days behind counted to the store's own newest day, so a store 652 days old
+    showed 0 days behind."""
+    import datetime as dt
+
+    from ram import status
+
+    today = dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)  # the example's data ends 2026-03-01
+    monkeypatch.setattr(status, "now_utc", lambda: today)
+    payload = json.loads(cli("--db", example_db, "status", "--format", "json").out)
+    assert (payload["today_utc"], payload["days_behind"]) == ("2026-12-03", 277)
+    rows = payload["freshness"]
+    assert rows and all(
+        row["days_behind"] == (today.date() - dt.date.fromisoformat(row["last_obs"])).days
+        for row in rows
+    )
+    assert min(row["days_behind"] for row in rows) == 277
+    table = cli("--db", example_db, "status", "--format", "table")
+    assert table.code == 0
+    assert (
+        "the newest observation is 277 days old (2026-03-01; today is 2026-12-03 UTC): run ram "
+        "snapshot, or ram schedule to keep it current"
+    ) in table.err
+    # A store observed yesterday or today says nothing.
+    monkeypatch.setattr(status, "now_utc", lambda: dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+    fresh = cli("--db", example_db, "status", "--format", "table")
+    assert "days old" not in fresh.err
+
+
 def test_the_library_api_is_importable_from_ram_and_cheap_to_import() -> None:
     """``ram.__all__`` names the public API; each name resolves to what its module defines,
     and ``import ram`` alone loads none of the heavy layers."""
@@ -437,3 +468,33 @@ def test_top_and_scores_by_org_and_region(cli: CliRunner, sample_db: Path) -> No
     assert bad.code == 2 and "did you mean Qwen?" in bad.err
     bad = cli("--db", sample_db, "scores", "--region", "mars")
     assert bad.code == 2 and "--region 'mars': use one of" in bad.err
+
+
+def test_models_search_finds_repo_ids_in_any_case(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: there was no search (``ram models --search qwen2.5-coder``)."""
+    r = cli("--db", sample_db, "models", "--search", "QWEN2.5-coder-7b", "--format", "csv")
+    ids = [line.split(",")[0] for line in r.out.splitlines()[1:]]
+    assert r.code == 0 and ids and all("qwen2.5-coder-7b" in i.lower() for i in ids)
+    assert "Qwen/Qwen2.5-Coder-7B-Instruct" in ids
+    none = cli("--db", sample_db, "models", "--search", "qwen2.5-coder-7bx", "--format", "csv")
+    assert none.code == 0 and len(none.out.splitlines()) == 1
+    assert "no stored repo id contains 'qwen2.5-coder-7bx'; close: qwen2.5-coder-7b" in none.err
+
+
+def test_released_since_ranks_only_later_releases_against_the_whole_pool(
+    cli: CliRunner, sample_db: Path
+) -> None:
+    """Issue 14: no --released-since on top and scores."""
+    args = ("--db", sample_db, "top", "--day", "30", "--format", "json")
+    everyone = json.loads(cli(*args).out)["rows"]
+    late = json.loads(cli(*args, "--released-since", "2024-11-01").out)["rows"]
+    assert late and all(r["release_date"] >= "2024-11-01" for r in late)
+    assert any(r["release_date"] < "2024-11-01" for r in everyone)
+    # The same baselines: a later release keeps its RAM.
+    base = {(r["size_class"], r["baseline"]) for r in everyone}
+    assert {(r["size_class"], r["baseline"]) for r in late} <= base
+    scores = cli("--db", sample_db, "scores", "--released-since", "2024-12-01", "--format", "csv")
+    dates = [line.split(",")[2] for line in scores.out.splitlines()[1:]]
+    assert scores.code == 0 and dates and min(dates) >= "2024-12-01"
+    bad = cli("--db", sample_db, "top", "--released-since", "2024-13-01")
+    assert bad.code == 2 and "--released-since '2024-13-01' is not a date" in bad.err

@@ -464,3 +464,41 @@ def test_an_edit_to_any_module_of_any_sub_package_changes_the_key(
     formula.write_text(formula.read_text() + "\n# an edit\n")
 
     assert score_cache.cache_key(cfg, example_db) not in (None, before)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_ram_scores_from_the_cache_prints_what_the_computation_prints(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]], fmt: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    cli("--db", example_db, "top")  # computes and writes the cache
+    with monkeypatch.context() as m:
+        m.setattr(score_cache, "scores", lambda *a, **k: None)
+        slow = cli("--db", example_db, "scores", "--format", fmt)
+    analyse_calls.clear()
+    fast = cli("--db", example_db, "scores", "--format", fmt)
+    assert analyse_calls == [], "the cache did not answer"
+    assert fast == slow and slow.code == 0 and slow.out.count("\n") > 20
+    # Other days, an org or an older baseline are computed.
+    assert cli("--db", example_db, "scores", "--day", "45", "--format", fmt).code == 0
+    assert len(analyse_calls) == 1
+
+
+def test_the_cache_holds_the_milestones_and_a_day_between_is_computed(
+    cli: CliRunner, example_db: Path, analyse_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    cli("--db", example_db, "top", "--include-thin")
+    analyse_calls.clear()
+    import duckdb
+
+    cached = duckdb.sql(
+        "SELECT DISTINCT day FROM read_parquet(?) WHERE NOT is_latest ORDER BY day",
+        params=[str(score_cache.cache_path(example_db))],
+    ).fetchall()
+    # Milestone rows only (day 365 has no baseline in the example: no row), not every day.
+    assert [d for (d,) in cached] == [7, 14, 30, 60, 90, 180]
+    assert set(Config().ram.milestones) == {7, 14, 30, 60, 90, 180, 365}
+    between = cli("--db", example_db, "top", "--day", "45", "--include-thin", "--format", "csv")
+    assert len(analyse_calls) == 1 and between.code == 0
+    assert between.out.count("\n") > 3 and ",45," in between.out

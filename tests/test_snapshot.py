@@ -452,7 +452,7 @@ def test_a_failing_org_gives_a_partial_run_with_the_others_rows_and_no_zeros(
     assert summary_line.startswith("1 org failed (first Beta: HfHubHTTPError: Server error '503")
     assert '"failed_orgs": {"Beta": "HfHubHTTPError' in details
 
-    st = collect_status(small_config(), db)
+    st = collect_status(small_config(), db, today=DAY2.date())
     beta = st.freshness.set_index("org").loc["Beta"]
     assert (beta["failures"], beta["days_behind"], beta["last_obs"]) == (1, 1, DAY1.date())
     assert beta["last_error"] == summary.failed_orgs["Beta"]
@@ -500,7 +500,7 @@ def test_a_vanished_repo_is_flagged_and_reported_gone(
     summary = run(hub, db)
 
     assert (summary.status, summary.missing_ids) == ("ok", ["Other/kept-7B"])
-    st = collect_status(small_config(), db)
+    st = collect_status(small_config(), db, today=DAY2.date())
     assert st.flags[["model_id", "flag", "detail"]].values.tolist() == [
         ["Other/kept-7B", "vanished", "last seen live 2026-11-02; the Hub answers 404"]
     ]

@@ -148,6 +148,14 @@ def meta_of(an: Analysis) -> dict[str, object]:
 OrgOption = Annotated[
     str | None, typer.Option("--org", help="Only this org's models (any case), e.g. Qwen.")
 ]
+ReleasedSinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--released-since",
+        help="Only models released on or after this date (YYYY-MM-DD).",
+        metavar="<date>",
+    ),
+]
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="Only this region's models: china, us, eu, other.")
 ]

@@ -21,11 +21,13 @@ from ram.cli.common import (
     MethodOption,
     OrgOption,
     RegionOption,
+    ReleasedSinceOption,
     SizeClassOption,
     analysis,
     check_days,
     fmt_or_default,
     meta_of,
+    parse_date,
 )
 
 if TYPE_CHECKING:
@@ -75,19 +77,25 @@ def models(
             "--suspect", help="Only repos whose name size and weights size differ by over 20%."
         ),
     ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-s", help="Only repo ids holding this text (any case).", metavar="<text>"
+        ),
+    ] = None,
     fmt: FormatOption = None,
 ) -> None:
     """The stored models with size class, release date, params and where each came from.
 
-    Example: ram models --org Qwen --size-class 5-10B
+    Example: ram models --org Qwen --size-class 5-10B;  ram models --search qwen3
     """
     from ram import api
     from ram.cli.output import emit
 
-    frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org, suspect)
+    frame = api.models_table(STATE.cfg, STATE.db_path, size_class, org, suspect, search)
     title = "Models whose name size and weights size disagree" if suspect else "Models"
     notes = [] if len(frame) else [api.why_no_models(STATE.cfg, STATE.db_path, size_class, org,
-                                                     suspect)]  # fmt: skip
+                                                     suspect, search)]  # fmt: skip
     emit(frame, fmt_or_default(fmt), title=title, meta={"db": STATE.db_path}, notes=notes)
 
 
@@ -167,6 +175,7 @@ def top(
     ] = False,
     org: OrgOption = None,
     region: RegionOption = None,
+    released_since: ReleasedSinceOption = None,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -183,12 +192,13 @@ def top(
     from ram.metric.leaderboard import Scope
 
     check_days([day] if day is not None else None)
+    since = parse_date(released_since, "--released-since")
     f = fmt_or_default(fmt)
     title = f"Top models by {'latest RAM' if latest else f'RAM at day {day}'}"
     wanted = None if latest else day
     scope = Scope(include_thin=include_thin, include_all=everything)
     live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
-    if live and not with_forecast and org is None and region is None:
+    if live and not with_forecast and org is None and region is None and since is None:
         hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
             from ram.cli.output import emit_rows
@@ -203,7 +213,7 @@ def top(
     from ram.cli.output import emit
 
     an = analysis(method, as_of, baseline)
-    board = api.top_leaderboard(an, wanted, size_class, limit, scope, org, region)
+    board = api.top_leaderboard(an, wanted, size_class, limit, scope, org, region, since)
     meta = meta_of(an)
     if with_forecast:
         board = api.with_forecast(an, STATE.cfg, board)
@@ -215,6 +225,7 @@ def scores(
     day: DaysOption = None,
     org: OrgOption = None,
     region: RegionOption = None,
+    released_since: ReleasedSinceOption = None,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -224,12 +235,26 @@ def scores(
 
     Example: ram scores --format csv > scores.csv
     """
+    from ram import score_cache
+
+    days = check_days(day)
+    since = parse_date(released_since, "--released-since")
+    f = fmt_or_default(fmt)
+    live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
+    if live and not days and org is None and region is None and since is None:
+        hit = score_cache.scores(STATE.cfg, STATE.db_path)
+        if hit is not None:
+            from ram.cli.output import emit_rows
+
+            emit_rows(hit.columns, hit.rows, f, numeric=score_cache.NUMERIC,
+                      title="RAM at milestones", meta=hit.meta)  # fmt: skip
+            return
     from ram import api
     from ram.cli.output import emit
 
     an = analysis(method, as_of, baseline)
-    frame = api.scores_table(an, check_days(day), org, region)
-    emit(frame, fmt_or_default(fmt), title="RAM at milestones", meta=meta_of(an))
+    frame = api.scores_table(an, days, org, region, since)
+    emit(frame, f, title="RAM at milestones", meta=meta_of(an))
 
 
 def baseline(
@@ -276,7 +301,8 @@ def status(fmt: FormatOption = None) -> None:
 
     st = collect_status(STATE.cfg, STATE.db_path)
     f = fmt_or_default(fmt)
-    meta = {"db": st.db, "latest_observation": st.latest_obs, **st.counts}
+    meta = {"db": st.db, "latest_observation": st.latest_obs, "today_utc": st.today,
+            "days_behind": st.days_behind, **st.counts}  # fmt: skip
     if f == "json":
         import json
 
@@ -292,6 +318,8 @@ def status(fmt: FormatOption = None) -> None:
         payload = {
             "db": str(st.db),
             "latest_observation": latest,
+            "today_utc": st.today.isoformat() if st.today is not None else None,
+            "days_behind": st.days_behind,  # from the newest observation to today (UTC)
             **{k: int(v) for k, v in st.counts.items() if k != "runs"},  # numbers, not text
             "counts": {k: int(v) for k, v in st.counts.items()},  # every table's row count
             "runs": run_rows,  # the recent runs themselves (their count is in counts.runs)
@@ -305,6 +333,12 @@ def status(fmt: FormatOption = None) -> None:
              "failed", "requests", "error_summary"]  # fmt: skip
     runs = st.runs[shown]
     emit(runs, f, title="Recent runs", meta=meta)
+    if st.days_behind is not None and st.days_behind > 1:
+        print(
+            f"the newest observation is {st.days_behind} days old ({st.latest_obs}; today is "
+            f"{st.today} UTC): run ram snapshot, or ram schedule to keep it current",
+            file=sys.stderr,
+        )
     if f == "table":
         shown_orgs = len(st.freshness.head(FRESHNESS_ROWS))
         more = (

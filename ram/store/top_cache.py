@@ -28,6 +28,8 @@ COLUMNS = (
     "rank", "model_id", "size_class", "release_date", "day", "cumulative_downloads", "baseline",
     "ram", "n_models", "in_pool", "thin", "flags",
 )  # fmt: skip
+# ``ram scores`` rows: ram.api.SCORE_CSV_COLUMNS (this module imports no pandas, so not api).
+SCORE_COLUMNS = COLUMNS[1:]
 META_KEY = "ram_top_cache"
 LEFTOVER_SECONDS = 600  # a temporary file this old belongs to a write that died
 # A failed read of any kind means "no cache": the full computation answers instead.
@@ -115,6 +117,8 @@ def query(
         if meta is None or meta["key"] != key:
             return None
         labels = [str(label) for label in meta["size_classes"]]
+        if day is not None and day not in meta.get("days", []):
+            return None  # not a milestone: the cache does not hold it
         where, params = "", list[object]()
         if day is not None:
             where += " AND day = ?"
@@ -134,6 +138,24 @@ def query(
     if file_stamp(path) != before:
         return None
     return meta, rows, tallies
+
+
+def milestone_rows(path: Path, key: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
+    """Every cached milestone row in ``ram scores`` order, and the metadata; None when the
+    file is not the one keyed ``key`` or changed meanwhile."""
+    before = file_stamp(path)
+    with duck.memory() as con:
+        meta = _read_meta(con, path)
+        if meta is None or meta["key"] != key:
+            return None
+        rows = con.execute(
+            f"SELECT {', '.join(SCORE_COLUMNS)} FROM read_parquet(?) WHERE NOT is_latest "
+            "ORDER BY seq",
+            [str(path)],
+        ).fetchall()
+    if file_stamp(path) != before:
+        return None
+    return meta, rows
 
 
 def _sql_text(text: str) -> str:
@@ -166,7 +188,7 @@ def write(rows: pd.DataFrame, meta: dict[str, Any], path: Path, mode: int) -> No
                     SELECT is_latest, model_id, size_class,
                         CAST(release_date AS DATE) AS release_date, day,
                         cumulative_downloads, baseline, ram, n_models, in_pool, thin,
-                        CAST(flags AS VARCHAR) AS flags
+                        CAST(flags AS VARCHAR) AS flags, seq
                     FROM _rows
                     ORDER BY is_latest, day, size_class, model_id
                 ) TO {_sql_text(tmp)} (FORMAT parquet, ROW_GROUP_SIZE 16384,
