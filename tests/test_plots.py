@@ -176,9 +176,67 @@ def test_ram_curves_default_models_values_and_line_at_one(data: figures.ChartDat
     (line,) = fig.layout.shapes
     assert (line.y0, line.y1, line.yref) == (1, 1, "y")
     assert fig.layout.yaxis.type == "linear"
-    assert list(fig.layout.xaxis.tickvals) == [0, 7, 14, 30, 60, 90]
+    # The milestones, then every 30 days while the data runs on (to day 149 here; issue 14:
+    # the axis stopped at 90).
+    assert list(fig.layout.xaxis.tickvals) == [0, 7, 14, 30, 60, 90, 120]
     assert "as of 2025-06-30" in fig.layout.title.subtitle.text.lower()
     assert SOURCE in fig.layout.title.subtitle.text
+
+
+@pytest.mark.parametrize("kind", sorted(figures.KINDS))
+def test_every_chart_carries_the_credit_line(data: figures.ChartData, kind: str) -> None:
+    fig = figures.KINDS[kind](data)
+    sub = fig.layout.title.subtitle.text
+    assert "Data: synthetic test panel" in sub
+    assert "Method: Relative Adoption Metric, The ATOM Project" in sub
+
+
+def test_the_data_line_names_sources_in_words() -> None:
+    assert cs.readable_source(
+        "Hugging Face download counts (panel:hf_downloads_30d_2024H2, archive:hub-stats, hub)"
+    ) == (
+        "Data: Hugging Face Hub download counts (imported panel hf_downloads_30d_2024H2, "
+        "archive hub-stats, live snapshots)"
+    )
+
+
+def test_log_axes_tick_inside_decades_unless_they_span_many(data: figures.ChartData) -> None:
+    """Issue 14: a log axis over two decades showed 1 and 10 only."""
+    short = go.Figure(go.Scatter(x=[1, 2], y=[0.8, 60]))
+    cs.count_axis(short, "downloads", log_y=True)
+    assert short.layout.yaxis.dtick == "D2"
+    wide = go.Figure(go.Scatter(x=[1, 2], y=[0.01, 5000]))
+    cs.count_axis(wide, "downloads", log_y=True)
+    assert wide.layout.yaxis.dtick == 1
+
+
+def test_day_axis_ticks_past_the_last_milestone() -> None:
+    fig = go.Figure()
+    cs.day_axis(fig, (7, 14, 30, 60, 90, 180, 365), 155)
+    assert list(fig.layout.xaxis.tickvals) == [0, 7, 14, 30, 60, 90, 120, 150]
+    long = go.Figure()
+    cs.day_axis(long, (7, 30), 700)
+    assert list(long.layout.xaxis.tickvals) == [0, 7, 30, *range(90, 701, 90)]
+
+
+def test_a_baseline_defined_on_one_day_is_drawn_as_a_dot() -> None:
+    """Issue 14: a line needs two points; the legend named a baseline the chart did not draw."""
+    b = pd.DataFrame({"day": [5, 9, 10], "baseline": [100.0, 200.0, 210.0], "n_models": 25})
+    (tr,) = figures._baseline_traces(b, "cutoff", "dash", 10, 20)
+    assert tr.mode == "lines+markers"
+    sizes = dict(zip(tr.x, tr.marker.size, strict=True))
+    assert sizes[5] > 0 and sizes[9] == 0 and sizes[10] == 0
+
+
+def test_the_heatmap_scale_reaches_the_largest_ram(data: figures.ChartData) -> None:
+    """Issue 14: the colour scale stopped at 10, painting RAM 12 and RAM 400 alike."""
+    (hm,) = figures.milestones(data).data
+    assert (hm.zmin, hm.zmax) == (-1.0, 1.0)  # this panel's RAMs lie within 0.1 .. 10
+    assert list(hm.colorbar.ticktext) == ["0.1", "1", "10"]
+    assert figures.log_cap(np.log10(np.array([[400.0, 2.0], [np.nan, 0.5]]))) == 3.0
+    assert figures.log_cap(np.log10(np.array([[40.0, 0.2]]))) == 2.0
+    assert figures.log_cap(np.log10(np.array([[1e6]]))) == 3.0  # at most 1,000
+    assert figures.log_cap(np.full((1, 2), np.nan)) == 1.0
 
 
 def test_ram_curves_chosen_models_and_log_axis(data: figures.ChartData) -> None:
@@ -374,5 +432,27 @@ def test_png_and_svg_render_through_chromium(tmp_path: Path, data: figures.Chart
     head = png.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", head[16:24]) == (export.WIDTH, cs.HEIGHT)
+    # Opaque white, not transparent (issue 14: a transparent PNG vanishes on a dark page): the
+    # top-left pixel of the first row, which every PNG filter stores as it is.
+    assert _first_pixel(png.read_bytes())[:3] == (255, 255, 255)
+    assert _first_pixel(png.read_bytes())[3:] in ((), (255,))
     text = svg.read_text("utf-8")
     assert text.startswith("<svg") and "orgA/a-7B" in text
+
+
+def _first_pixel(data: bytes) -> tuple[int, ...]:
+    """The top-left pixel of an 8-bit RGB or RGBA PNG (the first row's first pixel is stored
+    unfiltered by every PNG filter type)."""
+    import zlib
+
+    at, idat, channels = 8, b"", 0
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if kind == b"IHDR":
+            channels = {2: 3, 6: 4}[body[9]]
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + length
+    raw = zlib.decompressobj().decompress(idat, 1 + channels)
+    return tuple(raw[1 : 1 + channels])

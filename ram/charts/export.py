@@ -74,8 +74,13 @@ def figure_html(
     )
 
 
+IMAGE_BACKGROUND = "white"  # a transparent PNG vanishes on a dark page
+
+
 def _image_spec(fig: go.Figure, path: Path, scale: float) -> dict[str, Any]:
     height = fig.layout.height or 560
+    fig = go.Figure(fig)  # a copy: the HTML charts stay transparent
+    fig.update_layout(paper_bgcolor=IMAGE_BACKGROUND, plot_bgcolor=IMAGE_BACKGROUND)
     opts = {"format": IMAGE_FORMATS[path.suffix.lower()], "width": WIDTH, "height": height}
     return {"fig": fig, "path": path, "opts": opts | {"scale": scale}}
 

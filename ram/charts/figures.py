@@ -293,13 +293,15 @@ def _baseline_traces(
             continue
         y = np.where(keep, value, np.nan)
         x, y = _break_gaps(day, y)
+        lone = _isolated(y)  # a line needs two points: a lone defined day is drawn as a dot
         suffix = f" (thin: under {floor} curves)" if is_thin else ""
         hover = f"top-{top_n} {what}{suffix}<br>day %{{x}}: %{{y:,.0f}}<extra></extra>"
         out.append(
             go.Scatter(
                 x=x,
                 y=y,
-                mode="lines",
+                mode="lines+markers" if lone.any() else "lines",
+                marker={"size": np.where(lone, 7, 0).tolist(), "color": cs.NEUTRAL},
                 name=f"Top-{top_n} {what}{suffix}",
                 line={
                     "color": cs.NEUTRAL,
@@ -315,6 +317,21 @@ def _baseline_traces(
             )
         )
     return out
+
+
+def log_cap(z: np.ndarray) -> float:
+    """Half-width, in decades, of a colour scale centred on RAM 1 (log10 0) that holds every
+    value of ``z`` (log10 RAM): 1 to 3 decades."""
+    finite = np.abs(z[np.isfinite(z)]) if np.size(z) else np.zeros(0)
+    return float(min(3, max(1, np.ceil(finite.max())))) if finite.size else 1.0
+
+
+def _isolated(y: np.ndarray) -> np.ndarray:
+    """Finite values with no finite neighbour: points a line alone would not draw."""
+    ok = np.isfinite(y)
+    before = np.r_[False, ok[:-1]]
+    after = np.r_[ok[1:], False]
+    return ok & ~before & ~after
 
 
 def _break_gaps(day: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -353,7 +370,10 @@ def milestones(
         z = np.log10(np.clip(ram, 1e-3, None))
     text = [[cs.fmt_ram(v) for v in r] for r in ram]
     rows = [f"{cs.label(m)} · {_cell(table, m, 'size_class')}" for m in chosen]
-    ticks = [0.1, 0.3, 1, 3, 10]
+    # Symmetric in log10 around RAM 1, wide enough for the largest value (up to 1,000): a
+    # scale capped at 10 painted RAM 40 and RAM 12 alike.
+    cap = log_cap(z)
+    ticks = [10.0**k for k in range(-int(cap), int(cap) + 1)]
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -365,8 +385,8 @@ def milestones(
             hovertemplate="%{y}<br>%{x}: RAM %{customdata:.3f}<extra></extra>",
             colorscale="RdBu",
             zmid=0,
-            zmin=-1,
-            zmax=1,
+            zmin=-cap,
+            zmax=cap,
             xgap=2,
             ygap=2,
             colorbar={
@@ -380,7 +400,7 @@ def milestones(
     _look(fig, data, "RAM at milestones, recent releases", "blue ≥ 1 is top-10 pace", height)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(side="top", showgrid=False, title=None)
-    fig.update_layout(margin={"t": 150})
+    fig.update_layout(margin={"t": 170})
     return fig
 
 

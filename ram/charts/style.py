@@ -114,11 +114,41 @@ def fmt_ram(x: float) -> str:
     return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:,.0f}"
 
 
+CREDIT_METHOD = "Method: Relative Adoption Metric, The ATOM Project"
+_SOURCE_KINDS = (("panel:", "imported panel "), ("archive:", "archive "))
+
+
+def readable_source(source: str) -> str:
+    """The data line of a chart: ``Hugging Face download counts (panel:x, hub)`` as
+    ``Data: Hugging Face Hub download counts (imported panel x, live snapshots)``."""
+    head, _, inner = source.partition(" (")
+    names = [n.strip() for n in inner.rstrip(")").split(",") if n.strip()]
+    shown = []
+    for name in names:
+        if name == "hub":
+            shown.append("live snapshots")
+            continue
+        for prefix, words in _SOURCE_KINDS:
+            if name.startswith(prefix):
+                name = words + name[len(prefix) :]
+                break
+        shown.append(name)
+    head = head.replace("Hugging Face download counts", "Hugging Face Hub download counts")
+    return f"Data: {head}" + (f" ({', '.join(shown)})" if shown else "")
+
+
 def style(
     fig: go.Figure, title: str, note: str, as_of: date, source: str, height: int = HEIGHT
 ) -> go.Figure:
-    """The shared look: title with subtitle (note, as-of, source), transparent, grey text."""
-    sub = label(note) + "<br>" + label(f"As of {as_of.isoformat()} · Source: {source}")
+    """The shared look: title with subtitle (note; as-of date and data; method: the credit
+    line a chart pasted into a newsletter carries), transparent, grey text."""
+    sub = "<br>".join(
+        [
+            label(note),
+            label(f"As of {as_of.isoformat()} · {readable_source(source)}"),
+            label(CREDIT_METHOD),
+        ]
+    )
     fig.update_layout(
         template="none",
         title={"text": label(title), "subtitle": {"text": sub}, "x": 0.01, "y": 0.97},
@@ -126,7 +156,7 @@ def style(
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         height=height,
-        margin={"t": 118, "l": 70, "r": 30, "b": 60},
+        margin={"t": 138, "l": 70, "r": 30, "b": 60},
         hovermode="closest",
         legend={"bgcolor": "rgba(0,0,0,0)", "font": {"size": 12}},
     )
@@ -139,6 +169,13 @@ def style(
 def day_axis(fig: go.Figure, milestones: Sequence[int], max_x: float) -> None:
     """Days-since-release axis with the milestones as ticks."""
     ticks = [0, *[d for d in milestones if d <= max(max_x, 1)]]
+    # Past the last milestone the data may run on (to day 155, say): keep ticking, by 30 days
+    # (by 90 over a long stretch), so the axis does not stop at 90.
+    step = 30 if max_x - ticks[-1] <= 240 else 90
+    nxt = (ticks[-1] // step + 1) * step
+    while nxt <= max_x:
+        ticks.append(nxt)
+        nxt += step
     fig.update_xaxes(
         title={"text": "Days since release"},
         tickvals=ticks,
@@ -159,9 +196,14 @@ def count_axis(fig: go.Figure, title: str, log_y: bool) -> None:
 
 
 def decade_ticks(fig: go.Figure) -> None:
-    """On a log y axis spanning over two decades, tick only powers of ten (no 2s and 5s)."""
+    """On a log y axis spanning over three decades, tick only powers of ten; on a shorter one
+    1, 2 and 5 of each decade too (1 and 10 alone say little)."""
     ys = [np.asarray(t.y, dtype=float) for t in fig.data if getattr(t, "y", None) is not None]
     values = np.concatenate(ys) if ys else np.zeros(0)
     positive = values[np.isfinite(values) & (values > 0)]
-    if len(positive) and np.log10(positive.max() / positive.min()) > 2:
+    if not len(positive):
+        return
+    if np.log10(positive.max() / positive.min()) > 3:
         fig.update_yaxes(dtick=1)
+    else:
+        fig.update_yaxes(dtick="D2")  # up to three decades: 1, 2, 5, 10, 20, 50 (not 1 and 10)
