@@ -498,3 +498,24 @@ def test_released_since_ranks_only_later_releases_against_the_whole_pool(
     assert scores.code == 0 and dates and min(dates) >= "2024-12-01"
     bad = cli("--db", sample_db, "top", "--released-since", "2024-13-01")
     assert bad.code == 2 and "--released-since '2024-13-01' is not a date" in bad.err
+
+
+def test_shell_completion_completes_commands_options_and_chart_kinds() -> None:
+    """Issue 14: no shell completion.  The completion protocol Click runs for bash, through the
+    installed ``ram`` script (the completion variable is named after it)."""
+    import os
+
+    ram = str(Path(sys.executable).with_name("ram"))
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {**os.environ, "_RAM_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(cword)}  # fmt: skip
+        out = subprocess.run([ram], env=env, capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    assert complete("ram to", 1) == ["top"]
+    assert complete("ram top --size", 2) == ["--size-class"]
+    assert complete("ram plot cal", 2) == ["calendar-region", "calendar-org"]
+    shown = subprocess.run([ram, "--show-completion", "bash"], capture_output=True, text=True,
+                           check=True)  # fmt: skip
+    assert "_ram_completion()" in shown.stdout and "_RAM_COMPLETE=complete_bash" in shown.stdout

@@ -36,7 +36,13 @@ def _chart_data(
 
 
 def plot(
-    kind: Annotated[str, typer.Argument(help=f"Chart: {', '.join(KIND_NAMES)}.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help=f"Chart: {', '.join(KIND_NAMES)}.",
+            autocompletion=lambda incomplete: [k for k in KIND_NAMES if k.startswith(incomplete)],
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .html, .png or .svg.")],
     model: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="Model to draw (repeatable).")

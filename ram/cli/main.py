@@ -48,7 +48,7 @@ def build_app() -> typer.Typer:
         help="Track open-model adoption on the Hugging Face Hub and score it with the "
         "Relative Adoption Metric (RAM).",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # ram --install-completion (bash, zsh, fish, PowerShell)
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
