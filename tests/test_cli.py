@@ -519,3 +519,29 @@ def test_shell_completion_completes_commands_options_and_chart_kinds() -> None:
     shown = subprocess.run([ram, "--show-completion", "bash"], capture_output=True, text=True,
                            check=True)  # fmt: skip
     assert "_ram_completion()" in shown.stdout and "_RAM_COMPLETE=complete_bash" in shown.stdout
+
+
+def test_a_table_longer_than_the_terminal_goes_through_the_pager(
+    cli: CliRunner, sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: ``ram scores`` as a table printed 1,099 lines with no pager."""
+    import pydoc
+
+    import rich.console
+
+    paged: list[str] = []
+    monkeypatch.setattr(pydoc, "pager", paged.append)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(
+        rich.console.Console, "size", property(lambda self: rich.console.ConsoleDimensions(100, 40))
+    )
+    monkeypatch.delenv("RAM_NO_PAGER", raising=False)
+    r = cli("--db", sample_db, "scores", "--format", "table")
+    assert r.code == 0 and len(paged) == 1 and paged[0].count("\n") > 100
+    assert "Qwen/Qwen2.5-7B-Instruct" in paged[0]
+    short = cli("--db", sample_db, "top", "--size-class", "5-10B", "--limit", "3",
+                "--format", "table")  # fmt: skip
+    assert short.code == 0 and len(paged) == 1  # fits the screen: printed, not paged
+    monkeypatch.setenv("RAM_NO_PAGER", "1")
+    cli("--db", sample_db, "scores", "--format", "table")
+    assert len(paged) == 1

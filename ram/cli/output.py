@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import json
 import math
+import os
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -177,7 +178,13 @@ def _table(
     # A terminal uses its own width (text wraps between words); piped tables are 160 columns
     # wide, or as wide as their unsplittable cells need: nothing is ever cut off.
     if sys.stdout.isatty():
-        Console().print(table)
+        console = Console()
+        if len(cells) + 8 > console.size.height and os.environ.get("RAM_NO_PAGER") is None:
+            # Longer than the screen: through the pager ($PAGER, else less), colours kept.
+            with console.pager(styles=True):
+                console.print(table)
+            return
+        console.print(table)
         return
     Console(width=max(PIPED_WIDTH, need)).print(table)
 
