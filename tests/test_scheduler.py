@@ -183,7 +183,7 @@ def test_a_second_scheduler_is_refused_naming_the_holder(cli: CliRunner, tmp_pat
 
     with scheduler.schedule_lock(db) as path:
         assert path == tmp_path / "s.duckdb.schedule.lock"
-        assert path.read_text() == f"{os.getpid()}\n"
+        assert scheduler.pid_path(db).read_text() == f"{os.getpid()}\n"
         held = rf"another scheduler \(pid {os.getpid()}\)"
         with pytest.raises(LockHeld, match=held), scheduler.schedule_lock(db):
             pass
@@ -268,7 +268,7 @@ def test_cli_once_runs_one_logged_snapshot(
     (line,) = r.err.splitlines()
     assert " INFO snapshot ok: 9 models (9 new, 6 tracked), 6 observations, 0 failed, " in line
     assert query(db, "SELECT kind, status FROM runs") == [("snapshot", "ok")]
-    assert not (tmp_path / "s.duckdb.schedule.lock").read_text()  # released, pid cleared
+    assert not (tmp_path / "s.duckdb.schedule.pid").read_text()  # released, pid cleared
 
 
 # -- a real process ----------------------------------------------------------------------------

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import logging
 import os
 import signal
@@ -23,6 +21,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import filelock
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -109,31 +108,40 @@ def needs_catch_up(trigger: BaseTrigger, last_good: dt.datetime | None, now: dt.
     return previous is not None and last_good < previous
 
 
+def pid_path(db: Path) -> Path:
+    """Where the scheduler holding the lock writes its pid (the lock file itself is truncated by
+    every process that tries it)."""
+    return Path(f"{db}.schedule.pid")
+
+
 @contextlib.contextmanager
 def schedule_lock(db: Path) -> Iterator[Path]:
-    """Hold ``<db>.schedule.lock`` (flock) for one scheduler; a second one gets ``LockHeld``."""
+    """Hold ``<db>.schedule.lock`` for one scheduler; a second one gets ``LockHeld`` naming the
+    holder's pid.  ``filelock`` (installed with huggingface_hub): flock on Unix, the Windows lock
+    on Windows, where the fcntl this replaced did not exist; the OS drops it when the process
+    dies, so a killed scheduler leaves nothing to clean."""
     path = lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = filelock.FileLock(path, timeout=0, is_singleton=False, thread_local=False)
+    pid = pid_path(db)
     try:
+        lock.acquire()
+    except filelock.Timeout:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise LockHeld(
-                f"another scheduler (pid {holder}) is already running for {db} "
-                f"(lock {path}); stop it first or use another --db"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        try:
-            yield path
-        finally:
-            os.ftruncate(fd, 0)
+            holder = pid.read_text().strip() or "unknown"
+        except OSError:
+            holder = "unknown"
+        raise LockHeld(
+            f"another scheduler (pid {holder}) is already running for {db} "
+            f"(lock {path}); stop it first or use another --db"
+        ) from None
+    try:
+        pid.write_text(f"{os.getpid()}\n")
+        yield path
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            pid.write_text("")
+        lock.release()
 
 
 class _Stderr(logging.StreamHandler):
