@@ -545,3 +545,19 @@ def test_a_table_longer_than_the_terminal_goes_through_the_pager(
     monkeypatch.setenv("RAM_NO_PAGER", "1")
     cli("--db", sample_db, "scores", "--format", "table")
     assert len(paged) == 1
+
+
+def test_downloads_print_as_whole_numbers_unless_interpolated(
+    cli: CliRunner, sample_db: Path, example_db: Path
+) -> None:
+    """Issue 14: downloads printed as 5952.0.  A whole count prints whole in CSV and JSON; a
+    value interpolated across a gap keeps its fraction (the spec's example checks it)."""
+    csv_out = cli("--db", sample_db, "top", "--day", "30", "--format", "csv").out
+    rows = [line.split(",") for line in csv_out.splitlines()[1:]]
+    assert rows and all(r[5].isdigit() and r[6].isdigit() for r in rows)  # downloads, baseline
+    payload = json.loads(cli("--db", sample_db, "top", "--day", "30", "--format", "json").out)
+    assert all(isinstance(r["cumulative_downloads"], int) for r in payload["rows"])
+    assert all(isinstance(r["ram"], float) for r in payload["rows"])
+    exact = cli("--db", example_db, "scores", "--format", "csv")
+    cells = [line.split(",")[4] for line in exact.out.splitlines()[1:]]
+    assert any("." in c for c in cells) and any(c.isdigit() for c in cells)

@@ -419,7 +419,7 @@ def test_other_size_schemes_rank_and_quote_alike(
         outputs.append(slow.out)
     if scheme == "custom":
         assert outputs[0].splitlines()[1] == (
-            '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099.0,155401.0,'
+            '1,Qwen/Qwen2.5-1.5B-Instruct,"small, ""tiny""",2024-09-17,30,50510099,155401,'
             "325.03072052303395,34,True,False,spike 2024-10-02"  # the 30-day count jumped x10+
         )
 

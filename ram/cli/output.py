@@ -85,13 +85,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Download counts print as whole numbers in CSV and JSON when they are whole (5952, not 5952.0);
+# a curve interpolated across a gap, and a baseline taken from one, keep their fraction, which
+# the spec's worked example checks to 1e-6.
+WHOLE = frozenset({
+    "cumulative_downloads", "baseline", "downloads_all_time", "downloads_30d", "downloads",
+    "downloads_p10", "downloads_p50", "downloads_p90",
+})  # fmt: skip
+
+
+def _whole(value: Any, column: str) -> Any:
+    if column in WHOLE and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: dates as ISO strings, unknown as null (never 0)."""
     return _records(list(frame.columns), frame.itertuples(index=False))
 
 
 def _records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+    return [{c: _whole(_plain(v), c) for c, v in zip(columns, row, strict=True)} for row in rows]
 
 
 def _cell(value: Any, column: str) -> str:
@@ -205,6 +220,12 @@ def emit(
     if fmt == "csv":
         if caption:
             print(caption, file=sys.stderr)
+        whole = [c for c in frame.columns if c in WHOLE and frame[c].dtype.kind == "f"]
+        if whole:
+            frame = frame.copy()
+            for c in whole:
+                frame[c] = [None if v is None else _csv_cell(_whole(v, c))
+                            for v in frame[c].map(_plain)]  # fmt: skip
         frame.to_csv(sys.stdout, index=False, lineterminator="\n", float_format=_csv_float)
     elif fmt == "json":
         _json(meta, records(frame), notes)
@@ -240,7 +261,10 @@ def emit_rows(
         # pandas' to_csv writes through the csv module with these same settings.
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        writer.writerows(
+            [_csv_cell(_whole(_plain(v), c)) for c, v in zip(columns, row, strict=True)]
+            for row in rows
+        )
     elif fmt == "json":
         _json(meta, _records(columns, rows), notes)
     else:
