@@ -217,6 +217,9 @@ def test_day_axis_ticks_past_the_last_milestone() -> None:
     long = go.Figure()
     cs.day_axis(long, (7, 30), 700)
     assert list(long.layout.xaxis.tickvals) == [0, 7, 30, *range(90, 701, 90)]
+    gap = go.Figure()
+    cs.day_axis(gap, (7, 14, 30, 60, 90, 180, 365), 250)
+    assert list(gap.layout.xaxis.tickvals) == [0, 7, 14, 30, 60, 90, 120, 150, 180, 210, 240]
 
 
 def test_a_baseline_defined_on_one_day_is_drawn_as_a_dot() -> None:

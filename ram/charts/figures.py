@@ -266,7 +266,11 @@ def cumulative(
         for trace in _baseline_traces(b, what, dash, top_n, floor):
             fig.add_trace(trace)
     title = f"Cumulative downloads since release: {size_class} models"
-    _look(fig, data, title, f"baselines over tracked {size_class} models")
+    # Tall enough for the legend (baselines, chosen, the top 10, three group titles): a static
+    # image clips what does not fit.
+    shown = sum(1 for t in fig.data if t.showlegend is not False)
+    height = max(cs.HEIGHT, 250 + 21 * shown + 3 * 32)
+    _look(fig, data, title, f"baselines over tracked {size_class} models", height)
     cs.day_axis(fig, data.result.params.milestones, max_x)
     cs.count_axis(fig, "Cumulative downloads", log_y)
     return fig

@@ -169,13 +169,14 @@ def style(
 def day_axis(fig: go.Figure, milestones: Sequence[int], max_x: float) -> None:
     """Days-since-release axis with the milestones as ticks."""
     ticks = [0, *[d for d in milestones if d <= max(max_x, 1)]]
-    # Past the last milestone the data may run on (to day 155, say): keep ticking, by 30 days
-    # (by 90 over a long stretch), so the axis does not stop at 90.
-    step = 30 if max_x - ticks[-1] <= 240 else 90
-    nxt = (ticks[-1] // step + 1) * step
-    while nxt <= max_x:
-        ticks.append(nxt)
-        nxt += step
+    # Between and past the milestones, a tick every 30 days (90 over a long axis) where no
+    # milestone is near: data to day 155 gets 120 and 150, and the stretch from 90 to 180 is
+    # not left bare.
+    step = 30 if max_x <= 400 else 90
+    fill = [
+        d for d in range(step, int(max_x) + 1, step) if min(abs(d - t) for t in ticks) >= step / 2
+    ]
+    ticks = sorted({*ticks, *fill})
     fig.update_xaxes(
         title={"text": "Days since release"},
         tickvals=ticks,
