@@ -34,6 +34,8 @@ def analysis(n_models: int, n_days: int) -> Any:
     classes = [c[0] for c in synth.CLASSES]
     return SimpleNamespace(
         result=result,
+        models=panel.models.assign(tracked=panel.models["in_pool"]),
+        obs=panel.obs,
         flags=pd.DataFrame(columns=["model_id", "obs_date", "flag"]),
         as_of=result.as_of,
         baseline_label="live cutoff, top 10",

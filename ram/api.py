@@ -65,6 +65,35 @@ class Analysis:
         return f"as of {self.as_of} · baseline: {self.baseline_label} · source: {self.source}"
 
 
+def last_observation(an: Analysis, model_id: str) -> dt.date | None:
+    """The newest day ``model_id`` was observed on, or None."""
+    days = an.obs.loc[an.obs["model_id"] == model_id, "obs_date"]
+    return None if days.empty else pd.Timestamp(days.max()).date()
+
+
+def stale_notes(an: Analysis) -> list[str]:
+    """One line when tracked models' observations stop well before the as-of date (a backfill
+    of a later day, or a snapshot of only some orgs, moves the as-of for everyone): how many,
+    since when, and what to run.  Empty when every tracked model is current."""
+    tracked = set(an.models.loc[an.models["tracked"], "model_id"])
+    if not tracked or an.obs.empty:
+        return []
+    obs = an.obs[an.obs["model_id"].isin(list(tracked))]
+    if obs.empty:
+        return []
+    last = pd.to_datetime(obs.groupby("model_id")["obs_date"].max())
+    gap = an.result.params.max_gap_days
+    behind = last[last < pd.Timestamp(an.as_of) - pd.Timedelta(days=gap)]
+    if behind.empty:
+        return []
+    oldest = behind.min().date()
+    return [
+        f"{len(behind):,} of {len(last):,} tracked models were last observed more than {gap} days "
+        f"before the as-of date {an.as_of} (the oldest on {oldest}): their curves and latest RAM "
+        "stop there; ram snapshot (or a backfill of the missing days) brings them up to date"
+    ]
+
+
 def _source_label(store: Store) -> str:
     names = [source for source, _ in store.source_counts()]
     shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
@@ -241,7 +270,7 @@ def top_leaderboard(
     check_size_class(an, size_class)
     among = models_of(an, org, region, released_since)
     board = rank(an.result, an.size_classes, day, size_class, limit, scope, an.flags, among)
-    return board
+    return Leaderboard(board.rows, board.notes + stale_notes(an))
 
 
 def models_of(

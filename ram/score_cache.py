@@ -150,7 +150,8 @@ def top(
         support=support,
         scope=scope,
     )
-    return TopRows(COLUMNS, rows, header, notes)
+    stale = [str(line) for line in meta.get("stale", [])]
+    return TopRows(COLUMNS, rows, header, notes + stale)
 
 
 def scores(cfg: Config, db: Path) -> TopRows | None:
@@ -175,6 +176,7 @@ def _write(an: Analysis, db: Path, key: str) -> None:
     # Only a computation writes the cache, and it has loaded pandas and the metric already.
     import pandas as pd
 
+    from ram.api import stale_notes
     from ram.metric.leaderboard import support_of
     from ram.metric.quality import flag_scores
 
@@ -194,6 +196,7 @@ def _write(an: Analysis, db: Path, key: str) -> None:
         "size_classes": an.size_classes,
         "support": support_of(result, an.size_classes).to_json(),
         "days": [int(d) for d in result.params.milestones],
+        "stale": stale_notes(an),
     }
     rows = pd.concat(parts, ignore_index=True)
     top_cache.write(rows, meta, cache_path(db), os.stat(db).st_mode)

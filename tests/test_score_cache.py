@@ -502,3 +502,25 @@ def test_the_cache_holds_the_milestones_and_a_day_between_is_computed(
     between = cli("--db", example_db, "top", "--day", "45", "--include-thin", "--format", "csv")
     assert len(analyse_calls) == 1 and between.code == 0
     assert between.out.count("\n") > 3 and ",45," in between.out
+
+
+def test_a_later_day_of_a_few_models_says_the_others_stop_earlier(
+    cli: CliRunner, example_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    analyse_calls: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    """Issue 14: one small backfill moved every output's as-of to its date although most models
+    stop earlier.  The leaderboard now says how many, from the cache as from the computation;
+    ``ram score`` gives the model's own last observation."""
+    later = tmp_path / "later.csv"
+    later.write_text("model_id,date,downloads_all_time\norg0/model-0-7B,2026-04-15,3000000\n")
+    assert cli("--db", example_db, "import", "panel", later).code == 0
+    slow = _slow(cli, monkeypatch, "--db", example_db, "top", "--include-thin", "--format", "json")
+    analyse_calls.clear()
+    fast = cli("--db", example_db, "top", "--include-thin", "--format", "json")
+    assert analyse_calls == [] and fast == slow
+    notes = json.loads(fast.out)["notes"]
+    (stale,) = [n for n in notes if "last observed" in n]
+    assert stale.startswith("13 of 14 tracked models were last observed more than 14 days before "
+                            "the as-of date 2026-04-15")  # fmt: skip
+    score = json.loads(cli("--db", example_db, "score", "org1/model-1-7B", "--format", "json").out)
+    assert (score["as_of"], score["last_observation"]) == ("2026-04-15", "2026-03-01")

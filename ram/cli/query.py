@@ -129,6 +129,9 @@ def score(
         "release_source": m["release_source"],
         "tracked": bool(m["tracked"]),  # a boolean, as in ram models
         "tracked_reason": m["tracked_reason"],
+        # The model's own newest observation: the as-of date is the store's, which a later
+        # snapshot of other repos may have moved past it.
+        "last_observation": api.last_observation(an, m["model_id"]),
         "latest_day": None if latest.empty else int(latest["day"].iloc[0]),
         "latest_ram": None if latest.empty else float(latest["ram"].iloc[0]),
     }
