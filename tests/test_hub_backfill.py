@@ -291,3 +291,26 @@ def test_the_command_line(cli: CliRunner, hub: DatasetHub, tmp_path: Path,
     ):
         r = cli("--db", db, "backfill", *args)
         assert r.code == 2 and message in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_progress_lines_give_bytes_rate_and_time_left(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: one bar over days with bytes read, rate and ETA (plain lines off a terminal)."""
+    from ram.cli import backfill as cli_backfill
+    from ram.store.database import RunRecord
+
+    clock = iter([100.0, 110.0, 120.0])
+    monkeypatch.setattr(cli_backfill.time, "monotonic", lambda: next(clock))
+    run = RunRecord(kind="backfill", source="archive:hub-stats",
+                    started_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), observations=1958)  # fmt: skip
+    with cli_backfill._HubDisplay() as show:
+        show(hb.HubStep("days", None, 2, 22, 0))  # 2 landed before this run, 20 to go
+        show(hb.HubStep("saved", dt.date(2025, 3, 3), 3, 22, 50_000_000, run))
+        show(hb.HubStep("saved", dt.date(2025, 3, 4), 4, 22, 100_000_000, run))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "22 days in the archive, 2 landed already"
+    # 50 MB in 10 s, 1 day done, 19 left: 190 s
+    assert lines[1] == ("[3/22] 2025-03-03: saved 1,958 observations (50.0 MB read, 5.0 MB/s, "
+                        "about 3 min left)")  # fmt: skip
+    assert lines[2].endswith("(100.0 MB read, 5.0 MB/s, about 3 min left)")

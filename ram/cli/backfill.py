@@ -180,11 +180,30 @@ def backfill(
 
 
 class _HubDisplay(StderrProgress):
-    """One bar over days with the bytes read (plain lines when stderr is not a terminal)."""
+    """One bar over days with the bytes read, the rate and the time left (plain lines when
+    stderr is not a terminal)."""
+
+    started: float | None = None
+    first_index = 0
+
+    def _pace(self, step: HubStep, mb: float) -> str:
+        """``12.3 MB/s, about 4 min left``: from this run's own days, once one has landed."""
+        if self.started is None:
+            return ""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        done = step.index - self.first_index
+        left = step.total - step.index
+        text = f", {mb / elapsed:,.1f} MB/s"
+        if done > 0 and left > 0:
+            seconds = elapsed / done * left
+            text += f", about {seconds / 60:,.0f} min left" if seconds >= 90 else (
+                f", about {seconds:,.0f} s left")  # fmt: skip
+        return text
 
     def __call__(self, step: HubStep) -> None:
         mb = step.bytes_read / 1e6
         if step.kind == "days":
+            self.started, self.first_index = time.monotonic(), step.index
             text = f"{step.total} days in the archive, {step.index} landed already"
             if self.bar is not None:
                 self.tasks["days"] = self.bar.add_task("reading", total=step.total)
@@ -195,11 +214,12 @@ class _HubDisplay(StderrProgress):
             self._line(f"refused {step.day}: {step.run.error_summary}")
         if self.bar is not None and "days" in self.tasks:
             done = step.index if step.kind in ("saved", "refused") else step.index - 1
-            self.bar.update(self.tasks["days"], completed=done,
-                            description=f"{step.day} · {mb:,.1f} MB read")  # fmt: skip
+            text = f"{step.day} · {mb:,.1f} MB read{self._pace(step, mb)}"
+            self.bar.update(self.tasks["days"], completed=done, description=text)
         elif step.kind == "saved" and step.run is not None:
             saved = _n(step.run.observations, "observation")
-            self._line(f"[{step.index}/{step.total}] {step.day}: saved {saved} ({mb:,.1f} MB read)")
+            self._line(f"[{step.index}/{step.total}] {step.day}: saved {saved} "
+                       f"({mb:,.1f} MB read{self._pace(step, mb)})")  # fmt: skip
 
 
 def _backfill_hub(
