@@ -561,3 +561,20 @@ def test_downloads_print_as_whole_numbers_unless_interpolated(
     exact = cli("--db", example_db, "scores", "--format", "csv")
     cells = [line.split(",")[4] for line in exact.out.splitlines()[1:]]
     assert any("." in c for c in cells) and any(c.isdigit() for c in cells)
+
+
+def test_scores_sort_orders_rows(cli: CliRunner, sample_db: Path) -> None:
+    """Issue 14: no --sort on scores."""
+
+    def column(order: str, i: int) -> list[str]:
+        out = cli("--db", sample_db, "scores", "--sort", order, "--format", "csv").out
+        return [line.split(",")[i] for line in out.splitlines()[1:]]
+
+    rams = [float(v) for v in column("ram", 6)]
+    assert rams == sorted(rams, reverse=True) and len(rams) > 100
+    downloads = [float(v) for v in column("downloads", 4)]
+    assert downloads == sorted(downloads, reverse=True)
+    released = column("RELEASE", 2)  # any case
+    assert released == sorted(released, reverse=True)
+    default = column("model", 0)
+    assert default == sorted(default) and sorted(column("ram", 0)) == default

@@ -6,6 +6,7 @@ function and renders through ``ram.cli.output``.  Errors are raised as ``ram.err
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -224,11 +225,29 @@ def top(
     emit(board.rows, f, title=title, meta=meta, notes=board.notes)
 
 
+class ScoreSort(enum.StrEnum):
+    """Row orders of ``ram scores``."""
+
+    model = "model"
+    ram = "ram"
+    downloads = "downloads"
+    release = "release"
+
+
 def scores(
     day: DaysOption = None,
     org: OrgOption = None,
     region: RegionOption = None,
     released_since: ReleasedSinceOption = None,
+    sort: Annotated[
+        ScoreSort,
+        typer.Option(
+            "--sort",
+            help="Row order: model (id, then day), ram or downloads (highest "
+            "first), release (newest first).",
+            case_sensitive=False,
+        ),
+    ] = ScoreSort.model,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -244,7 +263,8 @@ def scores(
     since = parse_date(released_since, "--released-since")
     f = fmt_or_default(fmt)
     live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
-    if live and not days and org is None and region is None and since is None:
+    default_order = sort is ScoreSort.model
+    if live and not days and org is None and region is None and since is None and default_order:
         hit = score_cache.scores(STATE.cfg, STATE.db_path)
         if hit is not None:
             from ram.cli.output import emit_rows
@@ -257,6 +277,11 @@ def scores(
 
     an = analysis(method, as_of, baseline)
     frame = api.scores_table(an, days, org, region, since)
+    if not default_order:
+        column = {"ram": "ram", "downloads": "cumulative_downloads", "release": "release_date"}
+        frame = frame.sort_values([column[sort.value], "model_id", "day"],
+                                  ascending=[False, True, True], kind="stable",
+                                  na_position="last", ignore_index=True)  # fmt: skip
     emit(frame, f, title="RAM at milestones", meta=meta_of(an))
 
 
