@@ -516,8 +516,11 @@ def test_shell_completion_completes_commands_options_and_chart_kinds() -> None:
     assert complete("ram to", 1) == ["top"]
     assert complete("ram top --size", 2) == ["--size-class"]
     assert complete("ram plot cal", 2) == ["calendar-region", "calendar-org"]
-    shown = subprocess.run([ram, "--show-completion", "bash"], capture_output=True, text=True,
-                           check=True)  # fmt: skip
+    # --show-completion detects the shell it runs under (the parent process), so run it from
+    # bash, kept alive as its parent by the "; true": under make's /bin/sh it says "Shell sh not
+    # supported".
+    shown = subprocess.run(["bash", "-c", f"{ram} --show-completion; true"], capture_output=True,
+                           text=True, check=True)  # fmt: skip
     assert "_ram_completion()" in shown.stdout and "_RAM_COMPLETE=complete_bash" in shown.stdout
 
 
