@@ -25,6 +25,7 @@ install: $(STAMP)
 dev: $(DEVSTAMP)
 
 REPORT := snapshots/report
+SITE   := snapshots/site
 # PNGs in the report need a Chromium; the HTML report does not.
 PNG_FLAG := $(if $(shell command -v chromium || command -v chromium-browser || command -v google-chrome),--png,--no-png)
 
@@ -33,7 +34,8 @@ demo: $(STAMP)
 	$(BIN)/ram --db $(DEMO_DB) import panel $(SAMPLE)
 	$(BIN)/ram --db $(DEMO_DB) top --day 30 --limit 5 --format table
 	$(BIN)/ram --db $(DEMO_DB) report --out $(REPORT) $(PNG_FLAG)
-	@echo "Report: $(REPORT)/index.html (opens offline)"
+	$(BIN)/ram --db $(DEMO_DB) publish $(SITE)
+	@echo "Report: $(REPORT)/index.html; site: $(SITE)/index.html (both open offline)"
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check ram collectors tests benchmarks
@@ -57,4 +59,4 @@ bench-full: $(DEVSTAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB).wal
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB).wal $(SITE)

@@ -222,6 +222,8 @@ class Schedule(_Section):
     cron: str = "17 6 * * *"
     timezone: str = "UTC"
     misfire_grace_seconds: Int = Field(default=3600, ge=1)
+    # After each good snapshot, ``ram publish`` into this directory (None: do not publish).
+    publish_to: str | None = None
 
     @field_validator("cron")
     @classmethod
@@ -266,6 +268,27 @@ class Charts(_Section):
     png_scale: Num = Field(default=2, gt=0, le=8)
 
 
+def _http_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+    return url
+
+
+class Publish(_Section):
+    # Where the site is served (e.g. https://USER.github.io/REPO/): makes the feed's and the
+    # digest's links absolute.  None: links relative to the site's folder.
+    site_url: str | None = None
+    title: str = Field(default="Open-model adoption on the Hugging Face Hub", min_length=1)
+    # Events (crossings, top-10 entries, new releases, flags) are POSTed here as JSON, each once.
+    webhook_url: str | None = None
+    # On the first send (or after an outage), events older than this are not sent, only listed.
+    webhook_max_age_days: Int = Field(default=7, ge=0, le=3650)
+    webhook_timeout_seconds: Num = Field(default=10, gt=0, le=300)
+    webhook_retries: Int = Field(default=3, ge=0, le=10)
+
+    _urls = field_validator("site_url", "webhook_url")(_http_url)
+
+
 class Archive(_Section):
     columns: dict[str, str] = Field(default_factory=dict)
     # A Hub backfill day with fewer rows than this share of its neighbours' median is a
@@ -294,6 +317,7 @@ class Config(_Section):
     forecast: ForecastSettings = ForecastSettings()
     charts: Charts = Charts()
     archive: Archive = Archive()
+    publish: Publish = Publish()
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -177,3 +177,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch, hub_client: None) -> list[float]:
     monkeypatch.setattr(hf_http, "time", fake_time)
     monkeypatch.setattr(collector, "_sleep", waits.append)
     return waits
+
+
+# The published site (tests/site_fixtures.py), shared by test_publish and test_site_browser.
+from tests.site_fixtures import site, site_master  # noqa: E402, F401

@@ -26,6 +26,7 @@ LAYERS = [
     ("api", ["ram.api", "ram.status", "ram.score_cache"]),
     ("pipeline", ["ram.pipeline"]),
     ("charts", ["ram.charts"]),
+    ("publish", ["ram.publish"]),
     ("cli", ["ram.cli"]),
 ]
 

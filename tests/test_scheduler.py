@@ -358,3 +358,44 @@ def test_sigterm_during_a_snapshot_waits_for_it_to_be_saved(tmp_path: Path) -> N
         "Beta": 1,
         "Gamma": 3,
     }
+
+
+def test_cli_once_publishes_the_site_after_the_snapshot(
+    cli: CliRunner, hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``schedule.publish_to``: after the snapshot is saved, the site is written (a first
+    snapshot of one day has no baselines yet: the site says so instead of failing)."""
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    from tests.test_snapshot import SMALL
+
+    write_config(tmp_path, {**SMALL, "schedule": {"publish_to": "site"}})
+    db = tmp_path / "s.duckdb"
+
+    r = cli("--db", db, "schedule", "--once")
+
+    assert (r.code, r.out) == (0, ""), r.err
+    first, second = r.err.splitlines()
+    assert " INFO snapshot ok: " in first
+    assert f" INFO published {tmp_path / 'site'}: 6 model pages, " in second
+    assert "No size class has a baseline yet" in (tmp_path / "site" / "index.html").read_text()
+    assert len(list((tmp_path / "site" / "models").rglob("*.html"))) == 6
+
+
+def test_a_failed_publish_is_logged_and_the_snapshot_still_counts(
+    cli: CliRunner, hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    from tests.test_snapshot import SMALL
+
+    (tmp_path / "site").write_text("a file where the site should go")
+    write_config(tmp_path, {**SMALL, "schedule": {"publish_to": "site"}})
+    db = tmp_path / "s.duckdb"
+
+    r = cli("--db", db, "schedule", "--once")
+
+    assert r.code == 0
+    first, second = r.err.splitlines()
+    assert " INFO snapshot ok: " in first
+    assert second.endswith(" ERROR after the snapshot: " + f"{tmp_path / 'site'} exists and is "
+                           "not a folder; pass a folder to publish into")  # fmt: skip
+    assert query(db, "SELECT kind, status FROM runs") == [("snapshot", "ok")]

@@ -109,7 +109,7 @@ def test_a_new_store_has_no_key_on_observations(tmp_path: Path) -> None:
     with Store.open(db):
         pass
     facts = _facts(db)
-    assert facts["version"] == [(str(SCHEMA_VERSION),)] and SCHEMA_VERSION == 2
+    assert facts["version"] == [(str(SCHEMA_VERSION),)] and SCHEMA_VERSION == 3
     assert facts["keys"] == [] and facts["observed_at"] == [("TIMESTAMP_S",)]
 
 
@@ -133,7 +133,7 @@ def test_a_schema1_store_reads_as_it_is_and_upgrades_on_the_first_write(
     with Store.open(db):
         pass
     after = _facts(db)
-    assert after["version"] == [("2",)] and after["keys"] == []
+    assert after["version"] == [(str(SCHEMA_VERSION),)] and after["keys"] == []
     assert after["observed_at"] == [("TIMESTAMP_S",)]
     for table in ("observations", "models", "runs", "baselines"):
         assert len(after[table]) == len(before[table]) > 0, table  # type: ignore[arg-type]

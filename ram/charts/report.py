@@ -34,7 +34,7 @@ class _Chart:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     text = text.lower().replace("<", "lt-").replace("+", "-plus")
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "x"
 
@@ -77,10 +77,10 @@ def _charts(data: ChartData) -> list[_Chart]:
         baselines = data.result.baselines[data.result.baselines["size_class"] == c]
         charts.append(
             _Chart(
-                f"cumulative-{_slug(c)}",
+                f"cumulative-{slug(c)}",
                 f"Cumulative downloads, {c}",
                 figures.cumulative(data, size_class=c, log_y=True),
-                {f"baselines-{_slug(c)}": baselines},
+                {f"baselines-{slug(c)}": baselines},
             )
         )
     charts += [
@@ -176,7 +176,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _method(data: ChartData) -> str:
+def method_html(data: ChartData) -> str:
     p = data.result.params
     if p.method == "cutoff":
         base = (
@@ -202,7 +202,7 @@ def _method(data: ChartData) -> str:
     )
 
 
-def _provenance(data: ChartData) -> str:
+def provenance_html(data: ChartData) -> str:
     table = data.table()
     curves = data.result.curves
     known = int(pd.notna(curves.last_value).sum())
@@ -301,9 +301,9 @@ def _page(
 <section id="top"><h2>Top models by RAM</h2>
 {tables}</section>
 {forecast_section}<section id="method"><h2>Method</h2>
-{_method(data)}</section>
+{method_html(data)}</section>
 <section id="provenance"><h2>Data provenance</h2>
-{_provenance(data)}</section>
+{provenance_html(data)}</section>
 </body>
 </html>
 """
@@ -342,8 +342,8 @@ def write_report(
     blocks, used = [], set()
     for i, (title, table) in enumerate(tables.items()):
         frame, notes = (table.rows, table.notes) if isinstance(table, Leaderboard) else (table, [])
-        csv = f"{_slug(title)}.csv"
-        csv = f"{_slug(title)}-{i + 1}.csv" if csv in used else csv
+        csv = f"{slug(title)}.csv"
+        csv = f"{slug(title)}-{i + 1}.csv" if csv in used else csv
         used.add(csv)
         files.write_csv(out_dir / csv, frame)
         blocks.append(_tables_html(title, frame, csv, order, notes))

@@ -108,7 +108,50 @@ def report(
     print(f"wrote {index} (as of {an.as_of}; baseline: {an.baseline_label})")
 
 
+def publish(
+    out: Annotated[Path, typer.Argument(help="Folder to write the site into (e.g. site/).")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Feed: events on or after YYYY-MM-DD only; digest: from that day "
+            "(default: the whole feed, and the week to the as-of date).",
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write a static site: leaderboards, interactive charts, a page per tracked model, an Atom
+    feed of events, shields.io badges and a weekly digest.  Opens offline from file://; send
+    events to publish.webhook_url once each.
+
+    Example: ram publish site/ && open site/index.html
+    """
+    from ram.cli.common import parse_date
+    from ram.publish.site import publish as build
+
+    summary = build(
+        STATE.cfg,
+        STATE.db_path,
+        out,
+        since=parse_date(since, "--since"),
+        as_of=parse_date(as_of),
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
+    removed = f", {summary.removed} stale removed" if summary.removed else ""
+    print(
+        f"wrote {summary.out / 'index.html'}: {summary.pages:,} model pages, "
+        f"{summary.feed_events:,} events in feed.xml ({summary.new_events:,} new), digest.md "
+        f"from {summary.digest_start}; {summary.files:,} files{removed} "
+        f"(as of {summary.as_of}; source: {summary.source})"
+    )
+    if summary.webhook is not None:
+        print(summary.webhook.line())
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
     app.command("plot")(plot)
     app.command("report")(report)
+    app.command("publish")(publish)

@@ -6,6 +6,8 @@ Kept free of heavy imports at module level: ``ram --help`` imports this file.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,6 +18,7 @@ from ram.progress import StderrProgress
 
 if TYPE_CHECKING:
     from collectors.hub_probe import RouteCheck
+    from ram.config import Config
     from ram.pipeline.snapshot import SnapshotSummary, Step
 
 NEW_SHOWN = 50  # rows of the dry run's new-model table on a terminal
@@ -195,14 +198,42 @@ def schedule(
 
     scheduler.configure_logging()
     cfg, db = STATE.cfg, STATE.db_path
+    after = _publisher(cfg, db)
     if once:
         if cron is not None:
             scheduler.crontab_trigger(cron, cfg.schedule.timezone)  # a bad --cron is still bad
-        summary = scheduler.run_once(cfg, db)
+        summary = scheduler.run_once(cfg, db, after=after)
         if summary is None or summary.status == "failed":
             raise typer.Exit(1)
         return
-    scheduler.serve(cfg, db, cron=cron)
+    scheduler.serve(cfg, db, cron=cron, after=after)
+
+
+def _publisher(cfg: Config, db: Path) -> Callable[[SnapshotSummary], None] | None:
+    """With ``schedule.publish_to``, the step after each snapshot: ``ram publish`` there,
+    logged in one line (the webhook's result in a second)."""
+    target = cfg.schedule.publish_to
+    if not target:
+        return None
+    out = Path(target)
+    if cfg.path is not None and not out.is_absolute():
+        out = cfg.path.parent / out  # relative to the config file, like storage.db
+
+    def publish_site(summary: SnapshotSummary) -> None:
+        import logging
+
+        from ram.publish.site import publish
+
+        log = logging.getLogger("ram.publish")
+        done = publish(cfg, db, out)
+        log.info(
+            "published %s: %d model pages, %d events (%d new), as of %s",
+            done.out, done.pages, done.feed_events, done.new_events, done.as_of,
+        )  # fmt: skip
+        if done.webhook is not None:
+            log.info("%s", done.webhook.line())
+
+    return publish_site
 
 
 def _probe_targets(org: str | None, model: str | None) -> tuple[str, str]:

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -185,21 +185,42 @@ def log_summary(summary: SnapshotSummary) -> None:
         )
 
 
+# What runs after each snapshot that saved data (``ram schedule`` passes the site publish of
+# ``schedule.publish_to``); its failure is logged and never fails the snapshot.
+AfterSnapshot = Callable[[SnapshotSummary], None]
+
+
+def _crash_line(what: str, exc: Exception) -> None:
+    text = " ".join(str(exc).split())[:300]
+    log.error("%s crashed: %s: %s", what, type(exc).__name__, text)
+    log.debug("traceback of the crashed %s", what, exc_info=True)
+
+
 def run_logged(
-    cfg: Config, db: Path, endpoint: str | None = None, token: str | bool | None = None
+    cfg: Config,
+    db: Path,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    after: AfterSnapshot | None = None,
 ) -> SnapshotSummary | None:
-    """One snapshot, logged; errors become a log line so the scheduler keeps running."""
+    """One snapshot, logged; errors become a log line so the scheduler keeps running.  Then
+    ``after`` (when the snapshot saved something), whose errors are logged the same way."""
     try:
         summary = run_snapshot(cfg, db, endpoint=endpoint, token=token)
     except RamError as exc:
         log.error("snapshot failed: %s", exc)
         return None
     except Exception as exc:  # a bug must not stop the schedule; the next run may succeed
-        text = " ".join(str(exc).split())[:300]
-        log.error("snapshot crashed: %s: %s", type(exc).__name__, text)
-        log.debug("traceback of the crashed snapshot", exc_info=True)
+        _crash_line("snapshot", exc)
         return None
     log_summary(summary)
+    if after is not None and summary.status != "failed":
+        try:
+            after(summary)
+        except RamError as exc:
+            log.error("after the snapshot: %s", exc)
+        except Exception as exc:  # the snapshot is saved whatever happens here
+            _crash_line("step after the snapshot", exc)
     return summary
 
 
@@ -214,9 +235,10 @@ class SnapshotScheduler:
         *,
         endpoint: str | None = None,
         token: str | bool | None = None,
+        after: AfterSnapshot | None = None,
     ) -> None:
         self.cfg, self.db, self.trigger = cfg, db, trigger
-        self.endpoint, self.token = endpoint, token
+        self.endpoint, self.token, self.after = endpoint, token, after
         self.summaries: list[SnapshotSummary | None] = []
         self.finished = threading.Event()  # set after each run (tests wait on it)
         self.closed = threading.Event()  # set once start() has returned
@@ -235,7 +257,7 @@ class SnapshotScheduler:
     def _job(self) -> None:
         if self._stopping:
             return
-        self.summaries.append(run_logged(self.cfg, self.db, self.endpoint, self.token))
+        self.summaries.append(run_logged(self.cfg, self.db, self.endpoint, self.token, self.after))
         job = self.scheduler.get_job("snapshot")
         next_run = getattr(job, "next_run_time", None)  # absent until the job is scheduled
         if next_run is not None:
@@ -285,13 +307,14 @@ def serve(
     cron: str | None = None,
     endpoint: str | None = None,
     token: str | bool | None = None,
+    after: AfterSnapshot | None = None,
 ) -> None:
     """Run the schedule in the foreground until SIGINT/SIGTERM; one scheduler per database."""
     origin = "--cron" if cron is not None else f"{cfg.path or 'config'}: schedule.cron"
     line = cron if cron is not None else cfg.schedule.cron  # --cron "" is refused, not ignored
     trigger = crontab_trigger(line, cfg.schedule.timezone, origin)
     with schedule_lock(db):
-        sched = SnapshotScheduler(cfg, db, trigger, endpoint=endpoint, token=token)
+        sched = SnapshotScheduler(cfg, db, trigger, endpoint=endpoint, token=token, after=after)
         received: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -313,8 +336,12 @@ def serve(
 
 
 def run_once(
-    cfg: Config, db: Path, endpoint: str | None = None, token: str | bool | None = None
+    cfg: Config,
+    db: Path,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    after: AfterSnapshot | None = None,
 ) -> SnapshotSummary | None:
-    """``ram schedule --once``: one logged snapshot under the scheduler's lock."""
+    """``ram schedule --once``: one logged snapshot (then ``after``) under the scheduler's lock."""
     with schedule_lock(db):
-        return run_logged(cfg, db, endpoint, token)
+        return run_logged(cfg, db, endpoint, token, after)

@@ -27,7 +27,8 @@ from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 # 2: observations without the primary key on (model_id, obs_date, source), which took 9x the
 # data; the write path keeps that triple unique (Store._upsert_observations).
-SCHEMA_VERSION = 2
+# 3: the events ledger (``ram publish``): what was published and sent to the webhook.
+SCHEMA_VERSION = 3
 LOCK_WAIT_SECONDS = 60.0
 # What this process has committed, in order, for a message after an interrupt.
 WRITTEN: list[str] = []
@@ -73,6 +74,11 @@ OBS_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR",
 }
 
+EVENT_LEDGER_COLUMNS = [
+    "event_id", "kind", "model_id", "event_date", "title", "detail",
+    "first_published", "sent_at", "send_status",
+]  # fmt: skip
+
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS models ("
@@ -86,6 +92,12 @@ _SCHEMA = [
         started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, status VARCHAR NOT NULL,
         models INTEGER, observations INTEGER, new_models INTEGER, failed INTEGER,
         requests INTEGER, error_summary VARCHAR, details VARCHAR)""",
+    # One row per event ``ram publish`` derived: first published when, sent to the webhook when.
+    """CREATE TABLE IF NOT EXISTS events (
+        event_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, model_id VARCHAR NOT NULL,
+        event_date DATE NOT NULL, title VARCHAR NOT NULL, detail VARCHAR,
+        first_published TIMESTAMP_S NOT NULL, sent_at TIMESTAMP_S, send_status VARCHAR
+    )""",
     """CREATE TABLE IF NOT EXISTS baselines (
         version VARCHAR NOT NULL, size_class VARCHAR NOT NULL, day INTEGER NOT NULL,
         method VARCHAR NOT NULL, top_n INTEGER NOT NULL, scheme VARCHAR NOT NULL,
@@ -325,6 +337,8 @@ class Store:
                 (c, "TIMESTAMP" if c == "observed_at" else t) for c, t in expected["observations"]
             ]
             expected = {**expected, "observations": old}
+        if version < 3:  # the events ledger came with schema 3 (the first write creates it)
+            expected = {k: v for k, v in expected.items() if k != "events"}
         for table, want in expected.items():
             have = found.get(table)
             if have == want:
@@ -653,6 +667,54 @@ class Store:
         row = self.con.execute("SELECT count(DISTINCT version) FROM baselines").fetchone()
         out["baseline_versions"] = int(row[0]) if row else 0
         return out
+
+    # -- the events ledger (ram publish) ----------------------------------------------------
+
+    def record_events(self, events: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
+        """Add the events not yet in the ledger (first published ``now``), in one transaction;
+        returns the ledger rows of every event in ``events`` (old ones keep their first
+        publication and send state)."""
+        columns = ["event_id", "kind", "model_id", "event_date", "title", "detail"]
+        with self.transaction():
+            if len(events):
+                new = events[columns].copy()
+                new["first_published"] = _naive_utc(now).replace(microsecond=0)
+                self.con.register("_new_events", new)
+                try:
+                    self.con.execute(
+                        f"INSERT INTO events ({', '.join(columns)}, first_published) "
+                        f"SELECT {', '.join(columns)}, first_published FROM _new_events "
+                        "WHERE event_id NOT IN (SELECT event_id FROM events)"
+                    )
+                finally:
+                    self.con.unregister("_new_events")
+        return self.events(list(events["event_id"]))
+
+    def events(self, event_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Ledger rows (all, or those of ``event_ids``); empty on a store older than schema 3."""
+        exists = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'events'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return pd.DataFrame(columns=EVENT_LEDGER_COLUMNS)
+        query = "SELECT * FROM events"
+        params: list[Any] = []
+        if event_ids is not None:
+            query += " WHERE event_id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(event_ids))
+        return self.con.execute(query + " ORDER BY event_date DESC, event_id", params).df()
+
+    def mark_sent(self, event_ids: Sequence[str], status: str, when: dt.datetime) -> None:
+        """Record the webhook's answer for ``event_ids`` (``sent`` rows are never sent again)."""
+        if not event_ids:
+            return
+        with self.transaction():
+            self.con.execute(
+                "UPDATE events SET sent_at = ?, send_status = ? "
+                "WHERE event_id IN (SELECT unnest(?::VARCHAR[]))",
+                [_naive_utc(when).replace(microsecond=0), status, list(event_ids)],
+            )
 
     def baseline_versions(self) -> pd.DataFrame:
         return self.con.execute(
