@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB := snapshots/demo.duckdb
 SAMPLE := snapshots/sample/hf_downloads_30d_2024H2.csv.gz
+FINETUNES := snapshots/sample/finetunes_2025-02-18.csv.gz
 
 .PHONY: demo test lint typecheck unit pytest-all install dev clean bench bench-full
 
@@ -32,6 +33,7 @@ PNG_FLAG := $(if $(shell command -v chromium || command -v chromium-browser || c
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/ram --db $(DEMO_DB) import panel $(SAMPLE)
+	$(BIN)/ram --db $(DEMO_DB) import derivatives $(FINETUNES)
 	$(BIN)/ram --db $(DEMO_DB) top --day 30 --limit 5 --format table
 	$(BIN)/ram --db $(DEMO_DB) report --out $(REPORT) $(PNG_FLAG)
 	$(BIN)/ram --db $(DEMO_DB) publish $(SITE)

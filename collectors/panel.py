@@ -175,3 +175,75 @@ def read_panel(path: str | Path) -> Panel:
     # The last non-empty value a model's rows give is its fact.
     models = facts.groupby("model_id", sort=True).last().reset_index()
     return Panel(observations=obs, models=models, path=p)
+
+
+DERIVATIVE_COLUMNS = ("model_id", "date", "relation", "n")
+# hub-docs model-cards.md (base_model relations) and ``all``: childrenModelCount's total
+DERIVATIVE_RELATIONS = ("finetune", "adapter", "quantized", "merge", "all")
+
+
+def read_derivative_panel(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read and validate a derivative-count file ``model_id,date,relation,n`` (one row per model,
+    day and relation; ``n`` the cumulative count); ``BadPanel`` names the first bad line.
+    Returns the rows (``model_id, obs_date, relation, n``) and the default source name."""
+    p = Path(path)
+    raw, offset = _read(p)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if list(raw.columns) != list(DERIVATIVE_COLUMNS):
+        raise BadPanel(
+            f"{p}: columns {', '.join(raw.columns) or 'none'}; a derivative file has exactly "
+            f"{','.join(DERIVATIVE_COLUMNS)}"
+        )
+    if raw.empty:
+        raise BadPanel(f"{p}: no rows")
+    raw = raw.reset_index(drop=True)
+    for col in raw.columns:
+        raw[col] = raw[col].str.strip()
+    bad: list[tuple[int, str]] = []
+
+    def check(mask: pd.Series, message: str) -> None:
+        hits = mask.fillna(True).to_numpy().nonzero()[0]
+        if len(hits):
+            i = int(hits[0])
+            bad.append((i, message.format(value=raw.loc[i].to_dict())))
+
+    check(
+        ~raw["model_id"].str.fullmatch(REPO_ID_PATTERN),
+        "model_id {value[model_id]!r} is not a repo id org/name",
+    )
+    dates = raw["date"]
+    parsed = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
+    check(parsed.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
+    check(
+        (parsed < pd.Timestamp(FIRST_DAY)).fillna(False),
+        f"date {{value[date]!r}} is before {FIRST_DAY.year}, when the Hub began",
+    )
+    check(
+        (parsed > pd.Timestamp(last_day())).fillna(False),
+        "date {value[date]!r} is in the future (after today in UTC)",
+    )
+    check(
+        ~raw["relation"].isin(DERIVATIVE_RELATIONS),
+        "relation {value[relation]!r} is not one of " + ", ".join(DERIVATIVE_RELATIONS),
+    )
+    ok = raw["n"].str.fullmatch(_INT).fillna(False)
+    n = pd.to_numeric(raw["n"].where(ok), errors="coerce")
+    check(
+        ~ok | (n >= _MAX_COUNT).fillna(False),
+        "n {value[n]!r} is not a whole number from 0 to 2^53 - 1",
+    )
+    if not bad:
+        dup = pd.DataFrame({"m": raw["model_id"], "d": parsed, "r": raw["relation"]}).duplicated()
+        check(dup, "model_id, date and relation repeat an earlier line")
+    if bad:
+        i, message = min(bad)
+        raise BadPanel(f"{_where(p, offset, i)}: {message}; nothing was imported")
+    rows = pd.DataFrame(
+        {
+            "model_id": raw["model_id"].astype(str),
+            "obs_date": parsed,
+            "relation": raw["relation"].astype(str),
+            "n": n.astype("int64"),
+        }
+    )
+    return rows, f"panel:{_stem(p)}"

@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ram import catalog
+from ram import catalog, derivatives, families
 from ram.config import REGIONS, UNKNOWN, Config
 from ram.errors import BadInput, EmptyStore, unknown_model, unknown_size_class
 from ram.metric import forecast, formula, leaderboard, quality
 from ram.store.database import Store
 
+SIGNALS = ("downloads", "derivatives")
+UNITS = ("model", "family")
 SCORE_CSV_COLUMNS = [*formula.SCORE_COLUMNS, "flags"]
 MODEL_CSV_COLUMNS = [
     "model_id", "org", "size_class", "params_b", "params_source", "release_date",
@@ -107,16 +109,42 @@ def analyse(
     method: str | None = None,
     as_of: dt.date | None = None,
     baseline: str | None = None,
+    signal: str = "downloads",
+    by: str = "model",
 ) -> Analysis:
-    """Curves, baselines (live or a frozen version) and scores from the store."""
+    """Curves, baselines (live or a frozen version) and scores from the store.
+
+    ``signal="derivatives"``: the same machinery over derivative counts (fine-tunes, adapters,
+    quantizations, merges) instead of downloads.  ``by="family"``: each family (a base and its
+    first-party variants, ``ram.families``) is one unit whose downloads are its members' sum,
+    scored against family baselines."""
+    if signal not in SIGNALS:
+        raise BadInput(f"--signal {signal!r}: use one of {', '.join(SIGNALS)}")
+    if by not in UNITS:
+        raise BadInput(f"--by {by!r}: use one of {', '.join(UNITS)}")
+    if signal != "downloads" and by != "model":
+        raise BadInput("--by family sums downloads; use it without --signal derivatives")
     with Store.open(db, read_only=True) as store:
-        obs = store.observations()
-        if obs.empty:
-            raise EmptyStore(
-                f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"
+        if signal == "derivatives":
+            rows = store.derivative_counts()
+            obs = derivatives.signal_obs(rows)
+            if obs.empty:
+                raise EmptyStore(
+                    f"no derivative counts in {db}; run: ram snapshot (live counts), "
+                    "ram derivatives --rebuild, or ram import derivatives FILE"
+                )
+            names = sorted(set(rows["source"]))
+            source = f"Hugging Face derivative counts ({', '.join(names[:3])}" + (
+                f" +{len(names) - 3} more)" if len(names) > 3 else ")"
             )
+        else:
+            obs = store.observations()
+            if obs.empty:
+                raise EmptyStore(
+                    f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"
+                )
+            source = _source_label(store)
         models = catalog.load_models(store, cfg)
-        source = _source_label(store)
         frozen = info = None
         if baseline:
             frozen, info = store.frozen_baseline(baseline)
@@ -136,16 +164,35 @@ def analyse(
         top_n = info["top_n"]
         chosen_method = info["method"]
         models["size_class"] = [formula.size_class_of(p, scheme) for p in models["params_b"]]
+    gap = cfg.derivatives.max_gap_days if signal == "derivatives" else cfg.ram.max_gap_days
     params = formula.RamParams(
         method=chosen_method,
         top_n=top_n,
-        max_gap_days=cfg.ram.max_gap_days,
+        max_gap_days=gap,
         max_day=cfg.ram.max_day,
         milestones=tuple(cfg.ram.milestones),
         min_pool=cfg.ram.min_pool,
     )
+    if as_of is None:
+        as_of = pd.Timestamp(obs["obs_date"].max()).date()
+    if by == "family":
+        obs, models, source = _family_units(cfg, obs, models, params, as_of, source)
+    result = formula.compute(obs, _metric_models(models), params, as_of=as_of, baselines=frozen)
+    label = (
+        f"frozen {baseline} ({chosen_method}, top {top_n}, as of {info['as_of']})"
+        if info is not None
+        else f"live {chosen_method}, top {top_n}"
+    )
+    if signal == "derivatives":
+        label += ", over derivative counts"
+    if by == "family":
+        label += ", by family"
+    return Analysis(result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs)
+
+
+def _metric_models(models: pd.DataFrame) -> pd.DataFrame:
     scored = models[models["release_date"].notna()]
-    metric_models = pd.DataFrame(
+    return pd.DataFrame(
         {
             "model_id": scored["model_id"],
             "release_date": pd.to_datetime(scored["release_date"]),
@@ -153,15 +200,68 @@ def analyse(
             "in_pool": scored["tracked"],
         }
     )
-    if as_of is None:
-        as_of = pd.Timestamp(obs["obs_date"].max()).date()
-    result = formula.compute(obs, metric_models, params, as_of=as_of, baselines=frozen)
-    label = (
-        f"frozen {baseline} ({chosen_method}, top {top_n}, as of {info['as_of']})"
-        if info is not None
-        else f"live {chosen_method}, top {top_n}"
+
+
+def family_table(cfg: Config, models: pd.DataFrame) -> pd.DataFrame:
+    """Every family with a variant among ``models`` (``families.FAMILY_COLUMNS``)."""
+    return families.families(models, cfg.families.suffixes, cfg.families.include_gguf)
+
+
+def families_of(cfg: Config, db: Path) -> pd.DataFrame:
+    """``ram families``: every family with a variant among the stored models."""
+    with Store.open(db, read_only=True) as store:
+        models = catalog.load_models(store, cfg)
+    return family_table(cfg, models)
+
+
+def derivative_counts(db: Path) -> pd.DataFrame:
+    """Every stored derivative count (``derivatives.COLUMNS``); empty when there are none."""
+    with Store.open(db, read_only=True) as store:
+        return store.derivative_counts()
+
+
+def derivative_table(cfg: Config, db: Path, model_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``ram derivatives MODEL``: its stored counts (``derivatives.COLUMNS``, by day and
+    relation) and the falls among them."""
+    with Store.open(db, read_only=True) as store:
+        models = catalog.load_models(store, cfg)
+        row = _known_model(models, model_id)
+        rows = store.derivative_counts([str(row["model_id"])])
+    out = rows.copy()
+    out["obs_date"] = pd.to_datetime(out["obs_date"]).dt.date
+    return out.reset_index(drop=True), derivatives.falls(rows)
+
+
+def _family_units(
+    cfg: Config,
+    obs: pd.DataFrame,
+    models: pd.DataFrame,
+    params: formula.RamParams,
+    as_of: dt.date,
+    source: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Observations and models with each family as one unit: its base's id, release day and
+    size class, and on each day the sum of its members' cumulative downloads (members' curves
+    as the per-repo metric builds them); variants leave the table."""
+    fams = family_table(cfg, models)
+    if fams.empty:
+        return obs, models, source + " · no family has a variant"
+    members = set(fams["model_id"])
+    curves = formula.compute(obs, _metric_models(models), params, as_of=as_of).curves
+    release = pd.to_datetime(models.set_index("model_id")["release_date"])
+    summed = families.family_obs(
+        curves.model_ids, curves.values, release, fams, pd.Timestamp(as_of)
     )
-    return Analysis(result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs)
+    rest = obs[~obs["model_id"].isin(list(members))]
+    units = pd.concat([rest, summed], ignore_index=True) if len(summed) else rest
+    variants = set(fams.loc[fams["role"] == "variant", "model_id"])
+    kept = models[~models["model_id"].isin(list(variants))].copy()
+    n = fams.groupby("family").size()
+    kept["tracked_reason"] = [
+        f"{r} · family of {int(n[m])} repos" if m in n.index else r
+        for m, r in zip(kept["model_id"], kept["tracked_reason"], strict=True)
+    ]
+    return units, kept.reset_index(drop=True), f"{source} · {len(n):,} families summed"
 
 
 def check_size_class(an: Analysis, size_class: str | None) -> None:

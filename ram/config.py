@@ -268,6 +268,36 @@ class Charts(_Section):
     png_scale: Num = Field(default=2, gt=0, le=8)
 
 
+# families.suffixes: the precision/format endings of a first-party variant's name (any case).
+DEFAULT_FAMILY_SUFFIXES = (
+    "FP8", "FP8-Dynamic", "FP8-Static", "NVFP4", "MXFP4", "FP4", "W4A16", "W8A8", "W8A16",
+    "INT4", "INT8", "AWQ", "GPTQ", "GPTQ-Int4", "GPTQ-Int8", "BF16", "MLX", "MLX-4bit",
+    "MLX-8bit", "bnb-4bit", "4bit", "8bit", "GGUF",
+)  # fmt: skip
+
+
+class Derivatives(_Section):
+    # ram snapshot: one childrenModelCount request per due tracked model (see docs).
+    collect: Flag = True
+    daily_until_days: Int = Field(default=180, ge=0, le=3650)  # younger: daily; older: weekly
+    max_requests: Int = Field(default=500, ge=0, le=100_000)  # per snapshot; the rest wait
+    # RAM over derivative counts joins points up to this far apart (a monthly source's).
+    max_gap_days: Int = Field(default=35, ge=1, le=365)
+
+
+class Families(_Section):
+    suffixes: tuple[str, ...] = DEFAULT_FAMILY_SUFFIXES
+    include_gguf: Flag = False  # every .gguf file download counts: off keeps totals comparable
+
+    @field_validator("suffixes")
+    @classmethod
+    def _names(cls, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+        for s in suffixes:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", s):
+                raise ValueError(f"{s!r} is not a name suffix (letters, digits, '.', '_', '-')")
+        return suffixes
+
+
 def _http_url(url: str | None) -> str | None:
     if url is not None and not url.startswith(("http://", "https://")):
         raise ValueError(f"{url!r} is not an http:// or https:// URL")
@@ -318,6 +348,8 @@ class Config(_Section):
     charts: Charts = Charts()
     archive: Archive = Archive()
     publish: Publish = Publish()
+    derivatives: Derivatives = Derivatives()
+    families: Families = Families()
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

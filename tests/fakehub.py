@@ -230,6 +230,19 @@ class FakeHub:
                 f.hits += 1
             return hit
 
+    def children_of(self, model_id: str, token: str | None) -> int:
+        """[ASSUMED-children] ``childrenModelCount``: the repos whose card names this one as a
+        base (the ``base_model:ORG/NAME`` tag every base gets, [HUB-tags]), every relation
+        together, as the Hub's model page adds up its fine-tunes, adapters, quantizations and
+        merges."""
+        tag = f"base_model:{model_id}"
+        with self._lock:
+            return sum(
+                1
+                for r in self.repos.values()
+                if tag in r.get("tags", []) and self._visible(r, token)
+            )
+
     def _token_ok(self, token: str) -> bool:
         return token in self.tokens if self.tokens is not None else token.startswith("hf_")
 
@@ -357,14 +370,18 @@ class _Handler(BaseHTTPRequestHandler):
         token: str | None,
     ) -> None:
         hub = self.hub
-        author = params.get("author", [""])[0].lower()
+        author = params.get("author", [None])[0]
+        # [HUB-docs] "filter: filter based on tags": a repo matches when it has every value.
+        wanted = params.get("filter", [])
         size = contract.page_size(params, hub.page_size)
         with hub._lock:
             repos = sorted(
                 (
                     r
                     for mid, r in hub.repos.items()
-                    if mid.split("/")[0].lower() == author and hub._visible(r, token)
+                    if (author is None or mid.split("/")[0].lower() == author.lower())
+                    and all(f in r.get("tags", []) for f in wanted)
+                    and hub._visible(r, token)
                 ),
                 key=lambda r: str(r.get("_id", "")),
             )
@@ -402,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
         if revision and revision not in ("main", repo.get("sha")):
             headers = {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"}
             return self._error(404, f"Invalid rev id: {revision}", headers)
+        if expand and "childrenModelCount" in expand and "childrenModelCount" not in repo:
+            repo = {**repo, "childrenModelCount": hub.children_of(repo["id"], token)}
         self._send(200, json.dumps(self._echoed(_project(repo, expand, None))).encode())
 
     def _echoed(self, repo: dict[str, Any]) -> dict[str, Any]:

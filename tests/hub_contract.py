@@ -33,6 +33,9 @@ Assumed, not documented anywhere public (kept as small as the tests allow):
 * [ASSUMED-page] the listing's page holds at most 1,000 repos and ``limit`` above that is cut to
   1,000; tests shrink the page with ``FakeHub(page_size=...)`` to exercise pagination.
 * [ASSUMED-5xx]  5xx answers come from the load balancer as HTML, not JSON.
+* [ASSUMED-children] ``childrenModelCount`` counts the repos whose card names the repo as a base,
+  every relation together (the model page's fine-tunes, adapters, quantizations and merges);
+  the property is documented ([HFH-3182]), its exact count is not.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ LAYERS = [
     ("store", ["ram.store"]),
     ("metric", ["ram.metric"]),
     ("catalog", ["ram.catalog"]),
-    ("api", ["ram.api", "ram.status", "ram.score_cache"]),
+    ("api", ["ram.api", "ram.status", "ram.score_cache", "ram.derivatives", "ram.families"]),
     ("pipeline", ["ram.pipeline"]),
     ("charts", ["ram.charts"]),
     ("publish", ["ram.publish"]),

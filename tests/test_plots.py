@@ -366,7 +366,7 @@ def test_size_mix_bars(data: figures.ChartData) -> None:
 def test_kinds_registry_and_build_figure_options(data: figures.ChartData) -> None:
     assert list(figures.KINDS) == [
         "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
-        "monthly-region", "monthly-org", "size-mix",
+        "monthly-region", "monthly-org", "size-mix", "derivative-share",
     ]  # fmt: skip
     assert all(fn.__doc__ and "CLI options:" in fn.__doc__ for fn in figures.KINDS.values())
     fig = figures.build_figure("ram-curves", data, models=["orgC/c-4B"], log_y=True)

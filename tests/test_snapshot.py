@@ -43,7 +43,10 @@ SMALL = {
         "use_catalog": False,
         "orgs": {"Alpha": "us", "Beta": "china", "Gamma": "eu"},
         "include": ["Other/kept-7B"],
-    }
+    },
+    # Request counts here are the download snapshot's; tests/test_derivatives.py covers the
+    # live derivative counts a snapshot adds by default.
+    "derivatives": {"collect": False},
 }
 GGUF_REASON = "rejected: a re-upload format: 'GGUF' in the name"
 EMBED_REASON = "rejected: an embedding or rerank model: 'embed' in the name"

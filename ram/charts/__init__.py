@@ -4,5 +4,5 @@
 # each to its builder.  Here, so that ``ram --help`` names them without importing plotly.
 KIND_NAMES = (
     "ram-curves", "cumulative", "milestones", "calendar-region", "calendar-org",
-    "monthly-region", "monthly-org", "size-mix",
+    "monthly-region", "monthly-org", "size-mix", "derivative-share",
 )  # fmt: skip

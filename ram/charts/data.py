@@ -270,3 +270,26 @@ def milestone_matrix(
     cells = scores[scores["model_id"].isin(list(model_ids)) & scores["day"].isin(milestones)]
     wide = cells.pivot_table(index="model_id", columns="day", values="ram", aggfunc="last")
     return wide.reindex(index=list(model_ids), columns=list(milestones)).astype(float)
+
+
+def derivative_shares(
+    counts: pd.DataFrame, table: pd.DataFrame, as_of: date, keep: int = 8
+) -> dict[str, pd.DataFrame]:
+    """Monthly shares of new derivatives of tracked models, by base org (the ``keep`` orgs with
+    the most, then 'Other orgs') and by region: ``{"org": ..., "region": ...}`` frames of
+    ``month, group, new, share``."""
+    from ram import derivatives
+
+    tracked = set(table.index[table["tracked"].astype(bool)])
+    signal = derivatives.signal_obs(counts[counts["model_id"].isin(list(tracked))])
+    new = derivatives.monthly_new(signal, as_of)
+    org = {str(k): str(v) for k, v in table["org"].items()}
+    by_org = new.groupby(new["model_id"].map(org))["new"].sum().sort_values(ascending=False)
+    named = set(by_org.index[:keep])
+    groups = {m: (o if o in named else OTHER_ORGS) for m, o in org.items()}
+    return {
+        "org": derivatives.shares(new, groups),
+        "region": derivatives.shares(
+            new, {str(k): str(v) for k, v in table["region"].fillna("unknown").items()}
+        ),
+    }

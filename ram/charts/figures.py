@@ -37,6 +37,10 @@ class ChartData:
     # Forecast fans of the models a chart draws (``api.fan``): model ids -> forecast rows at
     # many horizons (FORECAST_SPEC); None draws none.
     forecaster: Callable[[Sequence[str]], pd.DataFrame] | None = None
+    # Monthly shares of new derivatives (``api.derivative_shares``), by "org" and "region":
+    # month, group, new, share.  None: the store holds no derivative counts.
+    derivative_shares: dict[str, pd.DataFrame] | None = None
+    derivative_source: str = "Hugging Face derivative counts"
 
     def table(self) -> pd.DataFrame:
         """Models indexed by model_id, org/region/size class filled (``chartdata.model_table``)."""
@@ -525,12 +529,55 @@ def size_mix(data: ChartData, *, orgs: int = 12) -> go.Figure:
     return fig
 
 
+def derivative_share(data: ChartData, *, by: str = "org") -> go.Figure:
+    """Each month's new derivatives (fine-tunes, adapters, quantizations, merges) of tracked
+    models, as shares by base org or region (100% bars), the ATOM Report's second adoption
+    signal.  CLI options: --by org|region."""
+    if by not in ("org", "region"):
+        raise BadInput(f"--by {by!r} for derivative-share: use org or region")
+    frame = None if data.derivative_shares is None else data.derivative_shares.get(by)
+    fig = go.Figure()
+    who = "region" if by == "region" else "organisation"
+    if frame is None or frame.empty:
+        fig.add_annotation(
+            text="No derivative counts yet: ram snapshot collects them, ram derivatives "
+            "--rebuild lists them, ram import derivatives reads a file",
+            xref="paper", yref="paper", x=0, y=0.5, showarrow=False, xanchor="left",
+        )  # fmt: skip
+        _look(fig, data, f"Share of new derivatives by base {who}", "no data")
+        return fig
+    months = sorted(frame["month"].unique())
+    totals = frame.groupby("group")["new"].sum()
+    for g in cd.legend_order(by, totals):
+        rows = frame[frame["group"] == g].set_index("month").reindex(months)
+        name, color = _group_style(by, g)
+        fig.add_trace(
+            go.Bar(
+                x=[str(m) for m in months],
+                y=(rows["share"].fillna(0) * 100).to_numpy(),
+                customdata=rows["new"].fillna(0).to_numpy(),
+                name=name,
+                marker={"color": color},
+                hovertemplate="%{fullData.name}<br>%{x}: %{y:.1f}% "
+                "(%{customdata:,.0f} new)<extra></extra>",
+            )
+        )
+    total = frame.groupby("month")["new"].sum()
+    note = f"derivatives of tracked models, {int(total.sum()):,} new in {len(months)} months"
+    title = f"Share of new derivatives by base {who}"
+    cs.style(fig, title, note, data.as_of, data.derivative_source)
+    fig.update_layout(barmode="stack", bargap=0.15)
+    fig.update_yaxes(title={"text": "Share of the month's new derivatives (%)"}, range=[0, 100])
+    fig.update_xaxes(title={"text": "Month"}, type="category")
+    return fig
+
+
 _BUILDERS: tuple[Callable[..., go.Figure], ...] = (
     ram_curves, cumulative, milestones, calendar_region, calendar_org, monthly_region,
-    monthly_org, size_mix,
+    monthly_org, size_mix, derivative_share,
 )  # fmt: skip
 KINDS: dict[str, Callable[..., go.Figure]] = dict(zip(KIND_NAMES, _BUILDERS, strict=True))
-_FLAGS = {"models": "--model", "size_class": "--size-class", "log_y": "--log-y"}
+_FLAGS = {"models": "--model", "size_class": "--size-class", "log_y": "--log-y", "by": "--by"}
 
 
 def build_figure(
@@ -540,6 +587,7 @@ def build_figure(
     models: Sequence[str] | None = None,
     size_class: str | None = None,
     log_y: bool = False,
+    by: str | None = None,
 ) -> go.Figure:
     """The figure of ``kind`` with the CLI's options; BadInput for an unknown kind or option."""
     if kind not in KINDS:
@@ -548,6 +596,7 @@ def build_figure(
     accepted = inspect.signature(builder).parameters
     given: dict[str, Any] = {"models": list(models or []), "size_class": size_class}
     given["log_y"] = log_y
+    given["by"] = by
     options = {k: v for k, v in given.items() if v}
     for name in options:
         if name not in accepted:

@@ -112,6 +112,18 @@ def _charts(data: ChartData) -> list[_Chart]:
             {"size-mix": cd.size_mix(list(curves.model_ids), last, table)},
         ),
     ]
+    shares = data.derivative_shares
+    if shares is not None and not shares["org"].empty:
+        for by, heading in (("org", "organisation"), ("region", "region")):
+            frame = shares[by].assign(month=shares[by]["month"].astype(str))
+            charts.append(
+                _Chart(
+                    f"derivative-share-{by}",
+                    f"New derivatives by base {heading}",
+                    figures.derivative_share(data, by=by),
+                    {f"derivative-share-{by}": frame},
+                )
+            )
     return charts
 
 

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 
 def _chart_data(
-    method: object, as_of: str | None, baseline: str | None
+    method: object, as_of: str | None, baseline: str | None, by: str = "model"
 ) -> tuple[Analysis, ChartData]:
     from ram import api
+    from ram.charts import data as cd
     from ram.charts.figures import ChartData
     from ram.cli.common import parse_date
 
@@ -29,9 +30,15 @@ def _chart_data(
         method=getattr(method, "value", None),
         as_of=parse_date(as_of),
         baseline=baseline,
+        by=by,
     )
     data = ChartData.from_result(an.result, an.models, an.source)
     data.forecaster = lambda ids: api.fan(an, STATE.cfg, ids)
+    counts = api.derivative_counts(STATE.db_path)
+    if len(counts):
+        data.derivative_shares = cd.derivative_shares(counts, data.table(), an.as_of)
+        names = sorted(set(counts["source"]))
+        data.derivative_source = f"Hugging Face derivative counts ({', '.join(names)})"
     return an, data
 
 
@@ -52,6 +59,14 @@ def plot(
     embed: Annotated[
         bool, typer.Option("--embed", help="HTML fragment to paste into a page (no <html>).")
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="derivative-share: org (default) or region; other charts: model (default) "
+            "or family (a base and its first-party variants, downloads summed).",
+        ),
+    ] = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
     as_of: AsOfOption = None,
@@ -66,8 +81,17 @@ def plot(
 
     if kind not in KIND_NAMES:
         raise BadInput(f"unknown chart kind {kind!r}; choose one of: {', '.join(KIND_NAMES)}")
-    _, data = _chart_data(method, as_of, baseline)
-    fig = build_figure(kind, data, models=model, size_class=size_class, log_y=log_y)
+    share_by = unit = None
+    if kind == "derivative-share":
+        share_by = (by or "org").lower()
+        if share_by not in ("org", "region"):
+            raise BadInput(f"--by {by!r} for derivative-share: use org or region")
+    else:
+        unit = (by or "model").lower()
+        if unit not in ("model", "family"):
+            raise BadInput(f"--by {by!r} for {kind}: use model or family")
+    _, data = _chart_data(method, as_of, baseline, unit or "model")
+    fig = build_figure(kind, data, models=model, size_class=size_class, log_y=log_y, by=share_by)
     path = write_figure(fig, out, embed=embed, scale=STATE.cfg.charts.png_scale)
     print(f"wrote {path} ({kind}, as of {data.as_of})")
 

@@ -126,23 +126,64 @@ SizeClassOption = Annotated[
 ]
 
 
-def analysis(method: object, as_of: str | None, baseline: str | None) -> Analysis:
+def analysis(
+    method: object,
+    as_of: str | None,
+    baseline: str | None,
+    signal: object = None,
+    by: object = None,
+) -> Analysis:
     """The analysis the options ask for; the live one also (re)writes the top cache."""
     from ram import api, score_cache
 
     cfg, db = STATE.cfg, STATE.db_path
     chosen, when = getattr(method, "value", None), parse_date(as_of)
+    what, unit = getattr(signal, "value", "downloads"), getattr(by, "value", "model")
     # The key is taken before the read, so a write during it leaves the cache unused.
-    live = score_cache.applies(cfg, chosen, baseline, when)
+    live = score_cache.applies(cfg, chosen, baseline, when) and (what, unit) == (
+        "downloads",
+        "model",
+    )
     key = score_cache.cache_key(cfg, db) if live else None
-    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline)
-    score_cache.save(an, db, key)
+    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline, signal=what, by=unit)
+    if live:
+        score_cache.save(an, db, key)
     return an
 
 
 def meta_of(an: Analysis) -> dict[str, object]:
     """The as-of date, baseline and source every listing carries."""
     return {"as_of": an.as_of, "baseline": an.baseline_label, "source": an.source}
+
+
+class Signal(StrEnum):
+    downloads = "downloads"
+    derivatives = "derivatives"
+
+
+class Unit(StrEnum):
+    model = "model"
+    family = "family"
+
+
+SignalOption = Annotated[
+    Signal,
+    typer.Option(
+        "--signal",
+        help="What adoption is counted: downloads (default), or derivatives (fine-tunes, "
+        "adapters, quantizations, merges built on each model).",
+        case_sensitive=False,
+    ),
+]
+ByOption = Annotated[
+    Unit,
+    typer.Option(
+        "--by",
+        help="Score each repo (model, ATOM's method), or each family: a base and its "
+        "first-party variants (-FP8, -NVFP4, ...), downloads summed.",
+        case_sensitive=False,
+    ),
+]
 
 
 OrgOption = Annotated[

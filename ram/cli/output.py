@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 _HEADERS = {
     "cumulative_downloads": "downloads",
+    "cumulative_derivatives": "derivatives",
     "size_class": "class",
     "release_date": "released",
     "params_source": "params from",
@@ -90,7 +91,7 @@ def _plain(value: Any) -> Any:
 # the spec's worked example checks to 1e-6.
 WHOLE = frozenset({
     "cumulative_downloads", "baseline", "downloads_all_time", "downloads_30d", "downloads",
-    "downloads_p10", "downloads_p50", "downloads_p90",
+    "downloads_p10", "downloads_p50", "downloads_p90", "cumulative_derivatives", "n",
 })  # fmt: skip
 
 

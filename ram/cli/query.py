@@ -17,13 +17,17 @@ from ram.cli.common import (
     STATE,
     AsOfOption,
     BaselineOption,
+    ByOption,
     DaysOption,
     FormatOption,
     MethodOption,
     OrgOption,
     RegionOption,
     ReleasedSinceOption,
+    Signal,
+    SignalOption,
     SizeClassOption,
+    Unit,
     analysis,
     check_days,
     fmt_or_default,
@@ -32,7 +36,9 @@ from ram.cli.common import (
 )
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
+
+    from ram.api import Analysis
 
 
 def import_panel(
@@ -103,6 +109,8 @@ def models(
 def score(
     model_id: Annotated[str, typer.Argument(help="Repo id, e.g. Qwen/Qwen2.5-7B-Instruct.")],
     day: DaysOption = None,
+    signal: SignalOption = Signal.downloads,
+    by: ByOption = Unit.model,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -115,7 +123,8 @@ def score(
     from ram import api
     from ram.cli.output import emit, emit_notes, records
 
-    an = analysis(method, as_of, baseline)
+    an = analysis(method, as_of, baseline, signal, by)
+    model_id = _unit_of(an, model_id, by)
     ms = api.score_model(an, model_id, check_days(day))
     f = fmt_or_default(fmt)
     m = ms.model
@@ -144,9 +153,10 @@ def score(
         )
         print(f"{m['model_id']}: no RAM at these days ({reason})", file=sys.stderr)
     board = api.forecast_table(an, STATE.cfg, [model_id])
+    meta.update(_signal_meta(signal, by))
     if f == "json":
         meta["forecast"] = records(board.rows)
-    emit(ms.scores, f, title=f"RAM of {model_id}", meta=meta)
+    emit(_counted(ms.scores, signal), f, title=f"RAM of {model_id}", meta=meta)
     if f == "table" and len(board.rows):
         note = {"method": "reference-class ratio (docs/FORECAST_SPEC.md)"}
         emit(board.rows.drop(columns=["model_id"]), f, title="Forecast from today", meta=note,
@@ -180,6 +190,8 @@ def top(
     org: OrgOption = None,
     region: RegionOption = None,
     released_since: ReleasedSinceOption = None,
+    signal: SignalOption = Signal.downloads,
+    by: ByOption = Unit.model,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -202,6 +214,7 @@ def top(
     wanted = None if latest else day
     scope = Scope(include_thin=include_thin, include_all=everything)
     live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
+    live = live and signal is Signal.downloads and by is Unit.model
     if live and not with_forecast and org is None and region is None and since is None:
         hit = score_cache.top(STATE.cfg, STATE.db_path, wanted, size_class, limit, scope)
         if hit is not None:
@@ -216,13 +229,13 @@ def top(
     from ram import api
     from ram.cli.output import emit
 
-    an = analysis(method, as_of, baseline)
+    an = analysis(method, as_of, baseline, signal, by)
     board = api.top_leaderboard(an, wanted, size_class, limit, scope, org, region, since)
-    meta = meta_of(an)
+    meta = {**meta_of(an), **_signal_meta(signal, by)}
     if with_forecast:
         board = api.with_forecast(an, STATE.cfg, board)
         meta["forecast"] = f"reference-class ratio at day {max(STATE.cfg.forecast.horizons)}"
-    emit(board.rows, f, title=title, meta=meta, notes=board.notes)
+    emit(_counted(board.rows, signal), f, title=title, meta=meta, notes=board.notes)
 
 
 class ScoreSort(enum.StrEnum):
@@ -248,6 +261,8 @@ def scores(
             case_sensitive=False,
         ),
     ] = ScoreSort.model,
+    signal: SignalOption = Signal.downloads,
+    by: ByOption = Unit.model,
     fmt: FormatOption = None,
     method: MethodOption = None,
     baseline: BaselineOption = None,
@@ -264,6 +279,7 @@ def scores(
     f = fmt_or_default(fmt)
     live = score_cache.applies(STATE.cfg, getattr(method, "value", None), baseline, as_of)
     default_order = sort is ScoreSort.model
+    live = live and signal is Signal.downloads and by is Unit.model
     if live and not days and org is None and region is None and since is None and default_order:
         hit = score_cache.scores(STATE.cfg, STATE.db_path)
         if hit is not None:
@@ -275,14 +291,43 @@ def scores(
     from ram import api
     from ram.cli.output import emit
 
-    an = analysis(method, as_of, baseline)
+    an = analysis(method, as_of, baseline, signal, by)
     frame = api.scores_table(an, days, org, region, since)
     if not default_order:
         column = {"ram": "ram", "downloads": "cumulative_downloads", "release": "release_date"}
         frame = frame.sort_values([column[sort.value], "model_id", "day"],
                                   ascending=[False, True, True], kind="stable",
                                   na_position="last", ignore_index=True)  # fmt: skip
-    emit(frame, f, title="RAM at milestones", meta=meta_of(an))
+    meta = {**meta_of(an), **_signal_meta(signal, by)}
+    emit(_counted(frame, signal), f, title="RAM at milestones", meta=meta)
+
+
+def _signal_meta(signal: Signal, by: Unit) -> dict[str, object]:
+    """What a listing adds when it is not per-repo downloads (the default adds nothing)."""
+    out: dict[str, object] = {}
+    if signal is not Signal.downloads:
+        out["signal"] = signal.value
+    if by is not Unit.model:
+        out["by"] = by.value
+    return out
+
+
+def _counted(frame: pd.DataFrame, signal: Signal) -> pd.DataFrame:
+    """Score rows as printed: over derivative counts, the count column says so."""
+    if signal is Signal.derivatives:
+        return frame.rename(columns={"cumulative_downloads": "cumulative_derivatives"})
+    return frame
+
+
+def _unit_of(an: Analysis, model_id: str, by: Unit) -> str:
+    """``--by family``: a variant's score is its family's, under the base's id."""
+    if by is not Unit.family:
+        return model_id
+    from ram import api
+
+    fams = api.families_of(STATE.cfg, STATE.db_path)
+    lower = {m.lower(): f for m, f in zip(fams["model_id"], fams["family"], strict=True)}
+    return lower.get(model_id.lower(), model_id)
 
 
 def baseline(
@@ -386,8 +431,14 @@ FRESHNESS_ROWS = 20  # orgs a status table shows (the stalest); CSV and JSON car
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``, in the order ``ram --help`` lists them."""
-    imports = typer.Typer(help="Import download counts from files.", no_args_is_help=True)
+    from ram.cli import derivatives
+
+    imports = typer.Typer(
+        help="Import download counts (panel) or derivative counts from files.",
+        no_args_is_help=True,
+    )
     imports.command("panel")(import_panel)
+    derivatives.register(app, imports)
     app.command("models")(models)
     app.command("score")(score)
     app.command("top")(top)

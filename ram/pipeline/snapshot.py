@@ -22,6 +22,7 @@ from ram import catalog
 from ram.config import Config
 from ram.dates import now_utc
 from ram.errors import BadInput, EmptyStore
+from ram.pipeline.derivatives import collect_live
 from ram.pipeline.refresh import refresh_top_cache
 from ram.store.database import RunRecord, Store
 
@@ -61,6 +62,7 @@ class Known:
     tracked: frozenset[str] = frozenset()
     renamed_away: frozenset[str] = frozenset()
     downloads_30d_max: Mapping[str, int] = field(default_factory=dict)
+    last_live_derivatives: Mapping[str, dt.date] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +90,11 @@ class SnapshotSummary:
     dry_run: bool = False
     run: RunRecord | None = None
     error: str | None = None  # one line naming what failed (``error_summary``)
+    # live derivative counts (derivatives.collect): stored, requests spent, due, failed
+    derivative_counts: int = 0
+    derivative_requests: int = 0
+    derivatives_due: int = 0
+    derivatives_failed: int = 0
 
     @property
     def failed(self) -> int:
@@ -101,6 +108,18 @@ class SnapshotSummary:
             f"{verb} {self.status}: {self.models:,} models ({self.new_models:,} new, "
             f"{self.tracked:,} tracked), {self.observations:,} observations, "
             f"{self.failed:,} failed, {self.requests:,} requests, {self.seconds:.1f}s{run}"
+            + self._derivatives()
+        )
+
+    def _derivatives(self) -> str:
+        if not self.derivative_requests and not self.derivatives_due:
+            return ""
+        left = self.derivatives_due - self.derivative_counts - self.derivatives_failed
+        waiting = f", {left:,} wait for the next run" if left > 0 else ""
+        failed = f", {self.derivatives_failed:,} failed" if self.derivatives_failed else ""
+        return (
+            f"; derivatives: {self.derivative_counts:,} counts, "
+            f"{self.derivative_requests:,} requests{failed}{waiting}"
         )
 
 
@@ -148,6 +167,7 @@ def read_known(cfg: Config, db: Path) -> Known:
     try:
         with Store.open(db, read_only=True) as store:
             models = catalog.load_models(store, cfg)
+            last_live = store.last_live_derivatives()
     except EmptyStore:
         return Known()
     ids = models["model_id"]
@@ -167,6 +187,7 @@ def read_known(cfg: Config, db: Path) -> Known:
         downloads_30d_max={
             m: int(v) for m, v in zip(peaks["model_id"], peaks["downloads_30d_max"], strict=True)
         },
+        last_live_derivatives=last_live,
     )
 
 
@@ -363,6 +384,7 @@ def save_snapshot(
     observations: pd.DataFrame,
     renames: Mapping[str, str],
     wait: float | None = None,
+    derivatives: pd.DataFrame | None = None,
 ) -> RunRecord:
     """Write the run in one transaction; a failed run records only its ``runs`` row.
 
@@ -375,7 +397,7 @@ def save_snapshot(
         if run.status == "failed":
             store.record_run(run)
         else:
-            store.save(run, models, observations, renames=dict(renames))
+            store.save(run, models, observations, renames=dict(renames), derivatives=derivatives)
     return run
 
 
@@ -439,10 +461,24 @@ def run_snapshot(
         },
     )
     new_models = int(changes["new"].sum())
+    live = None
+    if cfg.derivatives.collect and not dry_run and result.status != "failed":
+        observed = models[models["model_id"].isin(set(obs["model_id"]))]
+        live = collect_live(
+            cfg, observed, dict(known.last_live_derivatives), run_date, endpoint=endpoint,
+            token=token, budget=max(cfg.collector.request_budget - result.requests, 0),
+        )  # fmt: skip
+        run.details["derivatives"] = {
+            "due": live.due, "requests": live.requests, "counts": len(live.rows),
+            "failed": dict(list(live.failed.items())[:MAX_WARNINGS_KEPT]),
+        }  # fmt: skip
     if not dry_run:
         if progress is not None:
             progress(Step("save", str(db), len(models), 0, 0))
-        save_snapshot(db, run, models, obs, result.renamed, cfg.storage.lock_wait_seconds)
+        save_snapshot(
+            db, run, models, obs, result.renamed, cfg.storage.lock_wait_seconds,
+            derivatives=None if live is None else live.rows,
+        )  # fmt: skip
         new_models = run.new_models
         if progress is not None:
             progress(Step("saved", str(db), len(models), 0, 0))
@@ -470,4 +506,8 @@ def run_snapshot(
         dry_run=dry_run,
         run=None if dry_run else run,
         error=run.error_summary,
+        derivative_counts=0 if live is None else len(live.rows),
+        derivative_requests=0 if live is None else live.requests,
+        derivatives_due=0 if live is None else live.due,
+        derivatives_failed=0 if live is None else len(live.failed),
     )

@@ -27,7 +27,7 @@ from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 # 2: observations without the primary key on (model_id, obs_date, source), which took 9x the
 # data; the write path keeps that triple unique (Store._upsert_observations).
-# 3: the events ledger (``ram publish``): what was published and sent to the webhook.
+# 3: the events ledger (``ram publish``) and derivative counts (fine-tunes, adapters, ...).
 SCHEMA_VERSION = 3
 LOCK_WAIT_SECONDS = 60.0
 # What this process has committed, in order, for a message after an interrupt.
@@ -97,6 +97,13 @@ _SCHEMA = [
         event_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, model_id VARCHAR NOT NULL,
         event_date DATE NOT NULL, title VARCHAR NOT NULL, detail VARCHAR,
         first_published TIMESTAMP_S NOT NULL, sent_at TIMESTAMP_S, send_status VARCHAR
+    )""",
+    # Derivative counts: live (childrenModelCount, relation 'all'), rebuilt from the children's
+    # creation dates, or imported; unique per (model_id, obs_date, relation, source) by the write
+    # path, as observations are.
+    """CREATE TABLE IF NOT EXISTS derivatives (
+        model_id VARCHAR NOT NULL, obs_date DATE NOT NULL, relation VARCHAR NOT NULL,
+        n BIGINT NOT NULL, source VARCHAR NOT NULL, run_id VARCHAR
     )""",
     """CREATE TABLE IF NOT EXISTS baselines (
         version VARCHAR NOT NULL, size_class VARCHAR NOT NULL, day INTEGER NOT NULL,
@@ -337,8 +344,8 @@ class Store:
                 (c, "TIMESTAMP" if c == "observed_at" else t) for c, t in expected["observations"]
             ]
             expected = {**expected, "observations": old}
-        if version < 3:  # the events ledger came with schema 3 (the first write creates it)
-            expected = {k: v for k, v in expected.items() if k != "events"}
+        if version < 3:  # these came with schema 3 (the first write creates them)
+            expected = {k: v for k, v in expected.items() if k not in ("events", "derivatives")}
         for table, want in expected.items():
             have = found.get(table)
             if have == want:
@@ -378,11 +385,15 @@ class Store:
         models: pd.DataFrame | None = None,
         observations: pd.DataFrame | None = None,
         renames: dict[str, str] | None = None,
+        derivatives: pd.DataFrame | None = None,
     ) -> RunRecord:
-        """Write a run's models, observations and its ``runs`` row in one transaction.
+        """Write a run's models, observations, derivative counts and its ``runs`` row in one
+        transaction.
 
         Observations replace rows with the same ``(model_id, obs_date, source)``, so a re-run on
-        the same day replaces that day's rows instead of duplicating them.
+        the same day replaces that day's rows instead of duplicating them; derivative counts
+        likewise by ``(model_id, obs_date, relation, source)``, and a rebuilt curve replaces the
+        model's earlier rebuilt curve of that relation whole.
         """
         with self.transaction():
             if renames:
@@ -393,6 +404,8 @@ class Store:
                 obs = observations.copy()
                 obs["run_id"] = run.run_id
                 run.observations = self._upsert_observations(obs)
+            if derivatives is not None and len(derivatives):
+                self._upsert_derivatives(derivatives, run.run_id)
             self._insert_run(run)
         WRITTEN.append(f"run {run.run_id} ({run.kind}, {run.observations:,} observations)")
         return run
@@ -468,6 +481,68 @@ class Store:
         )
         self.con.execute(f"INSERT INTO observations SELECT * FROM {batch}")
 
+    def _upsert_derivatives(self, rows: pd.DataFrame, run_id: str) -> int:
+        frame = pd.DataFrame(
+            {
+                "model_id": rows["model_id"].astype(str),
+                "obs_date": pd.to_datetime(rows["obs_date"]).dt.date,
+                "relation": rows["relation"].astype(str),
+                "n": rows["n"].astype("int64"),
+                "source": rows["source"].astype(str),
+                "run_id": run_id,
+            }
+        ).drop_duplicates(["model_id", "obs_date", "relation", "source"], keep="last")
+        self.con.register("_derivatives", frame)
+        try:
+            self.con.execute(
+                """DELETE FROM derivatives d USING (
+                    SELECT DISTINCT model_id, relation FROM _derivatives WHERE source = 'rebuilt'
+                ) b WHERE d.source = 'rebuilt' AND d.model_id = b.model_id
+                  AND d.relation = b.relation"""
+            )
+            self.con.execute(
+                """DELETE FROM derivatives d USING _derivatives b
+                WHERE d.model_id = b.model_id AND d.obs_date = b.obs_date
+                  AND d.relation = b.relation AND d.source = b.source"""
+            )
+            self.con.execute("INSERT INTO derivatives SELECT * FROM _derivatives")
+        finally:
+            self.con.unregister("_derivatives")
+        return len(frame)
+
+    def derivative_counts(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored derivative counts (all, or of ``model_ids``), by model, day, relation and
+        source; empty on a store older than schema 3."""
+        if not self._has_table("derivatives"):
+            return pd.DataFrame(columns=["model_id", "obs_date", "relation", "n", "source"])
+        query = "SELECT model_id, obs_date, relation, n, source FROM derivatives"
+        params: list[Any] = []
+        if model_ids is not None:
+            query += " WHERE model_id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(model_ids))
+        frame = self.con.execute(
+            query + " ORDER BY model_id, obs_date, relation, source", params
+        ).df()
+        frame["obs_date"] = pd.to_datetime(frame["obs_date"])
+        return frame
+
+    def last_live_derivatives(self) -> dict[str, dt.date]:
+        """Each model's last day with a live (``hub``) derivative count."""
+        if not self._has_table("derivatives"):
+            return {}
+        rows = self.con.execute(
+            "SELECT model_id, max(obs_date) FROM derivatives WHERE source = 'hub' GROUP BY 1"
+        ).fetchall()
+        return {str(m): d for m, d in rows}
+
+    def _has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = ?",
+            [name],
+        ).fetchone()
+        return bool(row and row[0])
+
     def _apply_renames(self, renames: dict[str, str]) -> None:
         """Move a renamed repo's history to its new id (the Hub's internal id links the two)."""
         for old, new in renames.items():
@@ -485,6 +560,14 @@ class Store:
                 self._replace_rows("_renamed")
             finally:
                 self.con.execute("DROP TABLE IF EXISTS _renamed")
+            # derivative counts move too; the new id's own rows of the same key win
+            self.con.execute(
+                """DELETE FROM derivatives d WHERE d.model_id = ? AND EXISTS (
+                    SELECT 1 FROM derivatives n WHERE n.model_id = ? AND n.obs_date = d.obs_date
+                      AND n.relation = d.relation AND n.source = d.source)""",
+                [old, new],
+            )
+            self.con.execute("UPDATE derivatives SET model_id = ? WHERE model_id = ?", [new, old])
             self.con.execute(
                 "UPDATE models SET tracked = FALSE, tracked_reason = 'renamed to ' || ? "
                 "WHERE model_id = ?",
@@ -692,11 +775,7 @@ class Store:
 
     def events(self, event_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Ledger rows (all, or those of ``event_ids``); empty on a store older than schema 3."""
-        exists = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND table_name = 'events'"
-        ).fetchone()
-        if not exists or not exists[0]:
+        if not self._has_table("events"):
             return pd.DataFrame(columns=EVENT_LEDGER_COLUMNS)
         query = "SELECT * FROM events"
         params: list[Any] = []

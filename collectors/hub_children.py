@@ -1,0 +1,172 @@
+"""Derivatives on the Hub: how many repos name a model as their base, and which.
+
+* ``fetch_children_counts``: ``model_info(id, expand=["childrenModelCount"])``, one request per
+  model (``childrenModelCount`` is a detail-only property: the listing refuses it, see
+  ``tests/hub_contract.py``).  The Hub counts every relation together.
+* ``fetch_children``: every repo tagged ``base_model:<relation>:ORG/NAME`` (``list_models(
+  filter=...)``, paginated by the client), with its ``createdAt``: the record a curve of
+  derivative counts can be rebuilt from, back to the base's release.
+
+Both run in a ``hub.hub_session`` (the run's request budget, timeout and rate-limit cap) and
+return what failed instead of raising.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from huggingface_hub import HfApi
+from huggingface_hub.errors import BadRequestError, HfHubHTTPError
+
+from collectors import hub
+from collectors.hub_records import _moment
+
+RELATIONS = ("finetune", "adapter", "quantized", "merge")  # hub-docs model-cards.md
+
+
+@dataclass
+class CountsResult:
+    counts: dict[str, int] = field(default_factory=dict)  # model id -> childrenModelCount
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+    refused: str | None = None
+
+
+@dataclass
+class ChildrenResult:
+    # (base id, relation) -> [(child id, created_at UTC or None)]
+    children: dict[tuple[str, str], list[tuple[str, datetime | None]]] = field(default_factory=dict)
+    failed: dict[tuple[str, str], str] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+    refused: str | None = None
+
+
+def _with_retries(call: Callable[[], object]) -> object:
+    """``call`` with the collector's retry rules for single requests (429/5xx, timeouts)."""
+    for attempt in range(hub.MAX_RETRIES + 1):
+        try:
+            return call()
+        except HfHubHTTPError as exc:
+            response = exc.response
+            if response is None or response.status_code not in hub.RETRY_STATUSES:
+                raise
+            if attempt == hub.MAX_RETRIES:
+                raise
+            asked = hub._server_wait(response)
+            wait = asked + 1 if asked is not None else hub.BASE_WAIT * 2**attempt
+            hub._sleep(min(hub.MAX_WAIT, wait))
+        except hub._TRANSIENT:
+            if attempt == hub.MAX_RETRIES:
+                raise
+            hub._sleep(min(hub.MAX_WAIT, hub.BASE_WAIT * 2**attempt))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _count(api: HfApi, model_id: str) -> int | None:
+    hub._check_not_refused()
+    info = _with_retries(lambda: api.model_info(model_id, expand=["childrenModelCount"]))
+    value = getattr(info, "children_model_count", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _children(api: HfApi, key: str) -> list[tuple[str, datetime | None]]:
+    hub._check_not_refused()
+    base, relation = key.split("\n")
+    out = []
+    for info in api.list_models(filter=f"base_model:{relation}:{base}", expand=["createdAt"]):
+        child = getattr(info, "id", None)
+        if isinstance(child, str) and child.count("/") == 1:
+            out.append((child, _moment(getattr(info, "created_at", None), "createdAt", child, [])))
+    return out
+
+
+def fetch_children_counts(
+    model_ids: Sequence[str],
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    max_workers: int = 4,
+    request_budget: int = 5000,
+    timeout: float = 30.0,
+    retry_after_cap: float = 60.0,
+    progress: Callable[[str, int], None] | None = None,
+) -> CountsResult:
+    """``childrenModelCount`` of each id; ids that failed (or are gone) are in ``failed``."""
+    result = CountsResult()
+    started = time.monotonic()
+    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
+        api, run, secret = session
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
+            jobs = {pool.submit(hub._in_context(_count), api, m): m for m in model_ids}
+            for job in as_completed(jobs):
+                model_id = jobs[job]
+                try:
+                    value = job.result()
+                except hub._Skipped:
+                    continue
+                except BadRequestError as exc:
+                    result.refused = result.refused or hub._summary_text(
+                        hub.refusal_line(exc), secret
+                    )
+                    continue
+                except Exception as exc:
+                    result.failed[model_id] = hub.summary(exc, secret)
+                else:
+                    if value is None:
+                        result.failed[model_id] = "the Hub's answer has no childrenModelCount"
+                    else:
+                        result.counts[model_id] = value
+                if progress is not None:
+                    progress(model_id, int(model_id in result.counts))
+    result.requests = run.requests
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def fetch_children(
+    base_ids: Sequence[str],
+    relations: Sequence[str] = RELATIONS,
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    max_workers: int = 4,
+    request_budget: int = 5000,
+    timeout: float = 30.0,
+    retry_after_cap: float = 60.0,
+    progress: Callable[[str, int], None] | None = None,
+) -> ChildrenResult:
+    """Every child of each base under each relation, with its creation time."""
+    result = ChildrenResult()
+    started = time.monotonic()
+    keys = [f"{b}\n{r}" for b in base_ids for r in relations]
+    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
+        api, run, secret = session
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
+            jobs = {pool.submit(hub._in_context(_children), api, k): k for k in keys}
+            for job in as_completed(jobs):
+                base, relation = jobs[job].split("\n")
+                try:
+                    found = job.result()
+                except hub._Skipped:
+                    continue
+                except BadRequestError as exc:
+                    result.refused = result.refused or hub._summary_text(
+                        hub.refusal_line(exc), secret
+                    )
+                    continue
+                except Exception as exc:
+                    result.failed[(base, relation)] = hub.summary(exc, secret)
+                else:
+                    result.children[(base, relation)] = found
+                if progress is not None:
+                    progress(f"{base} ({relation})", len(found) if (base, relation) in
+                             result.children else 0)  # fmt: skip
+    result.requests = run.requests
+    result.seconds = time.monotonic() - started
+    return result
