@@ -12,6 +12,7 @@ imported file).  Pure: frames in, frames out.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -138,15 +139,23 @@ def due(
     tracked: pd.DataFrame, last_live: Mapping[str, dt.date], today: dt.date, daily_until: int
 ) -> list[str]:
     """Tracked models whose live count is due today: daily while younger than ``daily_until``
-    days (or of unknown age), weekly after (7 days since the last live count); the longest
-    waiting first, so a capped run serves them in turn."""
+    days (or of unknown age); weekly after, each on its own weekday (a stable hash of its id), so
+    the weekly load is spread over the week instead of arriving in one burst (a model that
+    missed its day is due once 8 days have passed).  Never counted: due.  The longest waiting
+    first, so a capped run serves them in turn."""
     wait: list[tuple[int, str]] = []
     for model_id, released in zip(tracked["model_id"], tracked["release_date"], strict=True):
         last = last_live.get(str(model_id))
         age = None if pd.isna(released) else (today - pd.Timestamp(released).date()).days
-        every = 1 if age is None or age < daily_until else 7
         since = None if last is None else (today - last).days
-        if since is None or since >= every:
+        if since is None:
+            due_now = True
+        elif age is None or age < daily_until:
+            due_now = since >= 1
+        else:
+            slot = zlib.crc32(str(model_id).encode("utf-8")) % 7
+            due_now = (since >= 1 and today.toordinal() % 7 == slot) or since >= 8
+        if due_now:
             wait.append((-(since if since is not None else 10**6), str(model_id)))
     return [m for _, m in sorted(wait)]
 

@@ -116,24 +116,37 @@ def test_the_cap_serves_the_longest_waiting_first(
     assert "; derivatives: 2 counts, 2 requests, 1 wait for the next run into " in r.out
 
 
-def test_due_is_daily_while_young_weekly_after() -> None:
+def test_due_is_daily_while_young_weekly_after_spread_over_the_week() -> None:
     today = dt.date(2026, 12, 3)
     tracked = pd.DataFrame(
         {
-            "model_id": ["young/a", "young/b", "old/c", "old/d", "new/e"],
-            "release_date": pd.to_datetime(
-                ["2026-11-01", "2026-11-01", "2025-01-01", "2025-01-01", None]
-            ),
+            "model_id": ["young/a", "young/b", "old/d", "new/e"],
+            "release_date": pd.to_datetime(["2026-11-01", "2026-11-01", "2025-01-01", None]),
         }
     )
     last = {
         "young/a": dt.date(2026, 12, 2),  # yesterday: due (daily)
         "young/b": dt.date(2026, 12, 3),  # today: not due
-        "old/c": dt.date(2026, 11, 30),  # 3 days ago: not due (weekly)
-        "old/d": dt.date(2026, 11, 20),  # 13 days ago: due, and waited longest
+        "old/d": dt.date(2026, 11, 20),  # 13 days ago: missed its weekday, due; waited longest
     }
     assert derivatives.due(tracked, last, today, 180) == ["new/e", "old/d", "young/a"]
-    assert derivatives.due(tracked, last, today, 0) == ["new/e", "old/d"]
+
+    # 700 weekly models counted yesterday: over the next 7 days each is due exactly once, and
+    # no day carries more than twice its share (the load is spread, not a weekly burst)
+    old = pd.DataFrame({"model_id": [f"org/m{i}" for i in range(700)],
+                        "release_date": pd.to_datetime(["2024-01-01"] * 700)})  # fmt: skip
+    seen = {m: today - dt.timedelta(days=1) for m in old["model_id"]}
+    counted: dict[str, int] = {}
+    per_day = []
+    for i in range(7):
+        day = today + dt.timedelta(days=i)
+        due = derivatives.due(old, seen, day, 180)
+        seen.update(dict.fromkeys(due, day))
+        for m in due:
+            counted[m] = counted.get(m, 0) + 1
+        per_day.append(len(due))
+    assert counted == dict.fromkeys(old["model_id"], 1)
+    assert max(per_day) <= 2 * 700 / 7 and sum(per_day) == 700
 
 
 # -- rebuild and falls ---------------------------------------------------------------------------
@@ -367,3 +380,17 @@ def test_by_family_sums_members_downloads_and_scores_the_family(
     assert chart.code == 0, chart.err
     bad = cli("--db", db, "top", "--by", "family", "--signal", "derivatives")
     assert bad.code == 2 and "--by family sums downloads" in bad.err
+
+
+def test_the_site_shows_derivatives_and_the_share_chart(
+    cli: CliRunner, real_db: Path, tmp_path: Path
+) -> None:
+    r = cli("--db", real_db, "publish", tmp_path / "site")
+    assert r.code == 0, r.err
+    page = (tmp_path / "site/models/Qwen/Qwen2.5-7B-Instruct.html").read_text()
+    section = page.split('<section id="derivatives">')[1].split("</section>")[0]
+    # the file's last count of Qwen2.5-7B-Instruct: 1,229 fine-tunes on 2025-02-13
+    assert "<td>finetune</td><td class=\"num\">1,229</td><td>2025-02-13</td>" in section
+    assert 'id="chart-shares"' in (tmp_path / "site/index.html").read_text()
+    shares = json.loads((tmp_path / "site/data/derivative-share-org.json").read_text())
+    assert shares["columns"] == ["month", "group", "new", "share"] and shares["rows"]

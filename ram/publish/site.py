@@ -401,6 +401,15 @@ def publish(
     region_fig = _fig_json(figures.calendar_region(data))
     org_fig = _fig_json(figures.calendar_org(data))
     fan = api.fan(an, cfg, page_ids) if page_ids else pd.DataFrame()
+    counts = api.derivative_counts(db)
+    fams = api.families_of(cfg, db)
+    shares_fig = None
+    if len(counts):
+        data.derivative_shares = cd.derivative_shares(counts, table, an.as_of)
+        names = sorted(set(counts["source"]))
+        data.derivative_source = f"Hugging Face derivative counts ({', '.join(names)})"
+        if not data.derivative_shares["org"].empty:
+            shares_fig = _fig_json(figures.derivative_share(data, by="org"))
 
     previous = _previous_files(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -437,6 +446,10 @@ def publish(
         w.csv_json(f"data/calendar-{by}", frame, meta)
     event_frame = in_feed.merge(ledger[["event_id", "first_published"]], on="event_id", how="left")
     w.csv_json("data/events", event_frame, meta)
+    if data.derivative_shares is not None and shares_fig is not None:
+        frame = data.derivative_shares["org"]
+        w.csv_json("data/derivative-share-org", frame.assign(month=frame["month"].astype(str)),
+                   {**meta, "source": data.derivative_source})  # fmt: skip
 
     say("writing the index")
     by_model = _groups(every_day)
@@ -474,6 +487,7 @@ def publish(
         "config": export.CONFIG,
         "slugs": {c: _slug(c) for c in classes},
         "top10": top10,
+        "shares": shares_fig,
     }
     for name, var, value in (
         ("site-data", "RAM_SITE", site_js),
@@ -506,6 +520,7 @@ def publish(
         n_events=len(in_feed),
         provenance=Markup(provenance_html(data)),
         n_scored=len(models_js),
+        has_shares=shares_fig is not None,
     )
     w.text("index.html", index)
 
@@ -516,6 +531,9 @@ def publish(
     fan_of = _groups(fan) if len(fan) else {}
     facts_of = an.models.set_index("model_id")
     empty_scores = every_day.iloc[:0]
+    derivs_of = _groups(counts) if len(counts) else {}
+    family_of = dict(zip(fams["model_id"], fams["family"], strict=True))
+    members_of = {str(f): g for f, g in fams.groupby("family", sort=False)} if len(fams) else {}
     model_template = env.get_template("model.html")
     for m in page_ids:
         stem = stems[m]
@@ -570,6 +588,16 @@ def publish(
                     {"date": str(r.event_date), "title": r.title, "detail": r.detail}
                     for r in tuples(my_events)
                 ],
+                derivatives=_latest_counts(derivs_of.get(m)),
+                family=[
+                    {
+                        "model_id": r.model_id,
+                        "role": r.role,
+                        "evidence": r.evidence,
+                        "href": root + pages[r.model_id] if r.model_id in pages else None,
+                    }
+                    for r in tuples(members_of.get(family_of.get(m, ""), fams.iloc[:0]))
+                ],
                 data_name=PurePosixPath(stem).name,
                 badge=root + badge_stem,
                 payload=_json_script(payload),
@@ -621,6 +649,18 @@ def publish(
         seconds=time.monotonic() - started,
         notes=api.stale_notes(an),
     )
+
+
+def _latest_counts(rows: pd.DataFrame | None) -> list[dict[str, object]]:
+    """A model page's derivative table: the last count of each relation and source."""
+    if rows is None or rows.empty:
+        return []
+    last = rows.sort_values("obs_date").groupby(["relation", "source"], sort=True).tail(1)
+    return [
+        {"relation": r.relation, "n": int(r.n), "date": pd.Timestamp(r.obs_date).date(),
+         "source": r.source}
+        for r in tuples(last.sort_values(["source", "relation"]))
+    ]  # fmt: skip
 
 
 def _groups(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

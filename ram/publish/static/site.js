@@ -159,6 +159,7 @@
     drawClass();
     plot("chart-region", SITE.region, SITE.region ? SITE.region.data : []);
     plot("chart-org", SITE.org, SITE.org ? SITE.org.data : []);
+    if (SITE.shares) plot("chart-shares", SITE.shares, SITE.shares.data);
     return true;
   }
 
