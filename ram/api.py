@@ -539,8 +539,10 @@ def _forecast_targets(
     from ``at_day``, or else from each model's last defined day (today's forecast)."""
     curves = an.result.curves
     if model_ids:
+        stored = set(an.models["model_id"])
         for m in model_ids:
-            _known_model(an.models, m)
+            if m not in stored:  # one set lookup each, not a scan of the models per id
+                _known_model(an.models, m)
         wanted = list(dict.fromkeys(model_ids))
     else:
         known = an.known

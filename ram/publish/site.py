@@ -87,6 +87,28 @@ def _thin_days(days: np.ndarray) -> np.ndarray:
     return keep
 
 
+# The columns of the RAM data files (class and release date are the leaderboard's).
+RAM_DATA_COLUMNS = ["model_id", "day", "cumulative_downloads", "baseline", "ram", "thin"]
+
+
+def _charted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` (``model_id``, ``day``, ...) on the days the charts draw
+    (``_thin_days`` per model): what the CSV and JSON beside a chart hold."""
+    if frame.empty:
+        return frame
+    day = frame["day"].to_numpy()
+    last = frame.groupby("model_id")["day"].transform("max").to_numpy()
+    keep = (day <= 30) | ((day <= 180) & (day % 3 == 0)) | (day % 7 == 0) | (day == last)
+    return frame[keep].reset_index(drop=True)
+
+
+def _charted_one(frame: pd.DataFrame) -> pd.DataFrame:
+    """``_charted`` of one model's rows (sorted by day)."""
+    if frame.empty:
+        return frame
+    return frame[_thin_days(frame["day"].to_numpy())]
+
+
 def _round(values: np.ndarray, digits: int = 4) -> list[float | None]:
     """Significant digits enough for a chart; NaN as null."""
     out: list[float | None] = []
@@ -113,6 +135,19 @@ def _fig_json(fig: Any) -> dict[str, Any]:
 def _columns_rows(frame: pd.DataFrame) -> dict[str, Any]:
     """``{"columns": [...], "rows": [[...], ...]}``: the CSV's shape, a third of records' size;
     dates as ISO strings, missing values as null."""
+    plain = all(
+        pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in frame.dtypes
+    ) or all(
+        pd.api.types.is_string_dtype(t) or pd.api.types.is_object_dtype(t) for t in frame.dtypes
+    )
+    if plain and not any(pd.api.types.is_datetime64_any_dtype(t) for t in frame.dtypes):
+        # small numeric frames (one per model page): lists directly, NaN and NA as null
+        rows = [
+            [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v
+             for v in row]
+            for row in frame.astype(object).to_numpy().tolist()
+        ]  # fmt: skip
+        return {"columns": [str(c) for c in frame.columns], "rows": rows}
     split = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
     return {"columns": split["columns"], "rows": split["data"]}
 
@@ -296,8 +331,7 @@ class _Writer:
     def csv_json(self, rel_stem: str, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         path = self.out / PurePosixPath(rel_stem + ".csv")
         path.parent.mkdir(parents=True, exist_ok=True)
-        files.write_csv(path, frame)
-        self.written.append(rel_stem + ".csv")
+        self.text(rel_stem + ".csv", frame.to_csv(index=False))
         body = {**meta, **_columns_rows(frame)}
         self.text(rel_stem + ".json", json.dumps(body, allow_nan=False) + "\n")
 
@@ -429,14 +463,14 @@ def publish(
     }
     say("writing data files")
     w.csv_json("data/leaderboard", _dates(board_frame, "release_date"), meta)
-    all_curves = an.result.curves.frame()
+    all_curves = _charted(an.result.curves.frame())
+    charted = _charted(every_day)[RAM_DATA_COLUMNS]
     for c in classes:
         slug = _slug(c)
-        part = every_day[every_day["size_class"] == c]
-        w.csv_json(f"data/ram-{slug}", _dates(part, "release_date"), {**meta, "size_class": c})
-        curve = all_curves
         members = set(table.index[table["size_class"] == c])
-        curve = curve[curve["model_id"].isin(list(members))]
+        part = charted[charted["model_id"].isin(list(members))]
+        w.csv_json(f"data/ram-{slug}", part, {**meta, "size_class": c})
+        curve = all_curves[all_curves["model_id"].isin(list(members))]
         base = an.result.baselines[an.result.baselines["size_class"] == c]
         w.csv_json(f"data/cumulative-{slug}", curve, {**meta, "size_class": c})
         w.csv_json(f"data/baseline-{slug}", base, {**meta, "size_class": c})
@@ -559,7 +593,7 @@ def publish(
         b_ram = float(milestone_badge["ram"].iloc[0]) if len(milestone_badge) else None
         w.text(badge_stem, json.dumps(badges.badge(b_day, b_ram)) + "\n")
         page_meta = {**meta, "model_id": m}
-        w.csv_json(f"models/{stem}", _dates(mine, "release_date"), page_meta)
+        w.csv_json(f"models/{stem}", _charted_one(mine)[RAM_DATA_COLUMNS[1:]], page_meta)
         w.text(
             f"models/{stem}.html",
             model_template.render(
