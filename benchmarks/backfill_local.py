@@ -54,11 +54,21 @@ def hub_stats_file(path: Path, n: int, day: int, seed: int = 0) -> None:
     base = rng.lognormal(5.0, 2.5, n).astype(np.int64)
     created = np.datetime64("2024-01-01T00:00:00", "ms") + rng.integers(0, 400 * 86_400_000, n)
     tags_per_row = 6
+    # Six common tags on every row, and on 30% of rows a seventh naming one of 200 catalog
+    # models as its base (what ``archive.derivatives`` counts; hub-stats rows carry such tags).
+    bases = sorted(i for i in ids if not i.startswith("user"))[:200]
     vocabulary = pa.array(
         ["transformers", "safetensors", "text-generation", "license:apache-2.0", "region:us", "en"]
+        + [f"base_model:finetune:{b}" for b in bases]
     )
-    tag_values = vocabulary.take(pa.array(np.tile(np.arange(tags_per_row), n)))
-    offsets = pa.array(np.arange(0, n * tags_per_row + 1, tags_per_row, dtype=np.int32))
+    child = rng.random(n) < 0.3
+    per_row = tags_per_row + child.astype(np.int64)
+    offsets = pa.array(np.r_[0, np.cumsum(per_row)].astype(np.int32))
+    index = np.tile(np.arange(tags_per_row + 1), n).reshape(n, tags_per_row + 1)
+    index[:, tags_per_row] = tags_per_row + rng.integers(0, len(bases), n)
+    keep = np.ones((n, tags_per_row + 1), dtype=bool)
+    keep[:, tags_per_row] = child
+    tag_values = vocabulary.take(pa.array(index[keep]))
     params = rng.integers(100_000_000, 80_000_000_000, n)
     pipeline = np.where(rng.random(n) < 0.6, "text-generation", "image-classification")
     card = [f'{{"license": "apache-2.0", "widget": [{{"text": "Hello {k}"}}]}}' for k in range(n)]
@@ -117,13 +127,14 @@ def run_sql(folder: Path, db: Path) -> dict[str, float]:
     return {"seconds": seconds, "files": len(files), "peak_mib": _peak_mib()}
 
 
-def run_ram(folder: Path, db: Path) -> dict[str, float]:
-    from ram.config import Config
+def run_ram(folder: Path, db: Path, derivatives: bool = False) -> dict[str, float]:
+    from ram.config import Archive, Config
     from ram.pipeline.backfill import backfill
 
     files = sorted(folder.rglob("*.parquet"))
+    cfg = Config(archive=Archive(derivatives=derivatives))
     started = time.perf_counter()
-    runs = backfill(Config(), db, [str(folder)], name="hub-stats")
+    runs = backfill(cfg, db, [str(folder)], name="hub-stats")
     seconds = time.perf_counter() - started
     assert all(r.status == "ok" for r in runs), [r.error_summary for r in runs]
     return {
@@ -154,8 +165,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, folder, db = args.child
-        run = run_sql if kind == "sql" else run_ram
-        print(json.dumps(run(Path(folder), Path(db))))
+        if kind == "sql":
+            print(json.dumps(run_sql(Path(folder), Path(db))))
+        else:
+            print(json.dumps(run_ram(Path(folder), Path(db), derivatives=kind == "derivatives")))
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "hub-stats"
@@ -166,12 +179,15 @@ def main() -> None:
         size = sum(f.stat().st_size for f in root.rglob("*.parquet")) / args.files
         sql = _child("sql", root, Path(tmp) / "sql.duckdb")
         ram = _child("ram", root, Path(tmp) / "ram.duckdb")
+        deriv = _child("derivatives", root, Path(tmp) / "deriv.duckdb")
     per_sql, per_ram = sql["seconds"] / args.files, ram["seconds"] / args.files
+    per_deriv = deriv["seconds"] / args.files
     print(
         f"{args.files} files of {args.rows:,} rows ({size / 1e6:.0f} MB each): plain SQL "
         f"{per_sql:.2f} s per file, peak {sql['peak_mib']:.0f} MiB; ram backfill "
         f"{per_ram:.2f} s per file ({per_ram / per_sql:.2f}x), peak {ram['peak_mib']:.0f} MiB, "
-        f"{ram['observations']:,.0f} observations"
+        f"{ram['observations']:,.0f} observations; with archive.derivatives {per_deriv:.2f} s "
+        f"per file ({per_deriv / per_ram:.2f}x), peak {deriv['peak_mib']:.0f} MiB"
     )
 
 

@@ -280,6 +280,38 @@ ORDER BY model_id
 """
 
 
+# Derivative counts of tracked models from every row's ``base_model:<relation>:ORG/NAME`` tags
+# (hub-docs model-cards.md), on the tags column alone: one row per tracked base with any child.
+_DERIVATIVES_QUERY = """
+WITH t AS (SELECT unnest({tags}) AS tag FROM read_parquet($p)),
+b AS (
+    SELECT split_part(tag, ':', 2) AS relation,
+           lower(substr(tag, 13 + length(split_part(tag, ':', 2)))) AS base_key
+    FROM t
+    WHERE starts_with(tag, 'base_model:') AND length(tag) - length(replace(tag, ':', '')) = 2)
+SELECT k.model_id, count(*) AS n
+FROM b JOIN _tracked AS k ON b.base_key = k.key
+WHERE b.relation IN ('finetune', 'adapter', 'quantized', 'merge')
+GROUP BY ALL ORDER BY 1
+"""
+
+
+def read_derivative_counts(
+    file: ArchiveFile, tracked_ids: frozenset[str], columns: Mapping[str, str] | None = None
+) -> pa.Table | None:
+    """How many repos of the file name each tracked model as their base (every relation
+    together): ``model_id, n``; None when the file has no tags column."""
+    mapping = merge_columns(columns)
+    with _connect() as con:
+        schema = _fetch(con, file, "SELECT * FROM read_parquet($p) LIMIT 0", _p(file)).schema
+        name = mapping.get("tags", "tags")
+        if name not in schema.names or not pa.types.is_list(schema.field(name).type):
+            return None
+        con.register("_tracked", _keys(tracked_ids, with_id=True))
+        quoted = '"' + name.replace('"', '""') + '"'
+        return _fetch(con, file, _DERIVATIVES_QUERY.format(tags=quoted), _p(file))
+
+
 @dataclass(frozen=True)
 class Qualified:
     """What the light pass over a set of files found: ``flt`` with the discovered repos that

@@ -324,6 +324,10 @@ class Archive(_Section):
     # A Hub backfill day with fewer rows than this share of its neighbours' median is a
     # truncated upload and is left out (reported, never filled in).
     min_rows_ratio: Num = Field(default=0.9, gt=0, le=1)
+    # ram backfill of local files: also count each tracked model's derivatives from every
+    # row's base_model tags (the tags column of all rows: about +30% time per file, measured in
+    # benchmarks/backfill_local.py); remote (--hub) reads never fetch the tags column.
+    derivatives: Flag = False
 
     @field_validator("columns")
     @classmethod

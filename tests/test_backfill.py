@@ -402,3 +402,49 @@ def test_undated_file_needs_date_and_a_contradicting_date_is_refused(
                         hub_stats_layout(tmp_path, DAYS[:1]), "--date", "2025-03-09")  # fmt: skip
     assert contradicting.code == 2
     assert "the path says 2025-03-01, --date says 2025-03-09; drop --date" in contradicting.err
+
+
+def test_archive_derivatives_counts_base_model_tags_of_every_row(
+    cli: CliRunner, cfg: Path, tmp_path: Path
+) -> None:
+    """``archive.derivatives``: each tracked model's children on the file's day, from every
+    row's ``base_model:<relation>:ID`` tags (children of other orgs included), zeros kept."""
+    day = dt.date(2025, 3, 1)
+    rows = snapshot_rows()
+
+    def child(model_id: str, *tags: str) -> dict[str, object]:
+        row = model(model_id, 10, 10)
+        row["tags"] = [*row["tags"], *tags]  # type: ignore[misc]
+        return row
+
+    rows += [
+        child("a/ft1", "base_model:Qwen/Qwen3-8B", "base_model:finetune:Qwen/Qwen3-8B"),
+        child("b/ft2", "base_model:finetune:qwen/qwen3-8b"),  # tags name ids in any case
+        child("c/q", "base_model:quantized:Qwen/Qwen3-8B"),
+        child(
+            "d/merge",
+            "base_model:merge:Qwen/Qwen3-8B",
+            "base_model:merge:meta-llama/Llama-3.1-8B-Instruct",
+        ),
+        child(
+            "e/odd", "base_model:forks:Qwen/Qwen3-8B", "base_model:Qwen/Qwen3-8B"
+        ),  # not a relation
+    ]
+    path = write_archive(tmp_path / "hub-stats" / day.isoformat() / "models.parquet", rows)
+    cfg.write_text(cfg.read_text() + "archive:\n  derivatives: true\n")
+    db = tmp_path / "s.duckdb"
+
+    r = cli("--config", cfg, "--db", db, "backfill", path)
+
+    assert r.code == 0, r.err
+    got = _query(db, "SELECT model_id, obs_date, relation, n, source FROM derivatives ORDER BY 1")
+    assert got == [
+        ("Qwen/Qwen3-14B", day, "all", 0, "archive:hub-stats"),
+        ("Qwen/Qwen3-8B", day, "all", 4, "archive:hub-stats"),
+        ("Qwen/Qwen3-8B-GGUF", day, "all", 0, "archive:hub-stats"),
+        ("meta-llama/Llama-3.1-8B-Instruct", day, "all", 1, "archive:hub-stats"),
+    ]
+    cfg.write_text(cfg.read_text().replace("derivatives: true", "derivatives: false"))
+    db2 = tmp_path / "s2.duckdb"
+    assert cli("--config", cfg, "--db", db2, "backfill", path).code == 0
+    assert _query(db2, "SELECT count(*) FROM derivatives") == [(0,)]  # off by default

@@ -390,7 +390,7 @@ def test_the_site_shows_derivatives_and_the_share_chart(
     page = (tmp_path / "site/models/Qwen/Qwen2.5-7B-Instruct.html").read_text()
     section = page.split('<section id="derivatives">')[1].split("</section>")[0]
     # the file's last count of Qwen2.5-7B-Instruct: 1,229 fine-tunes on 2025-02-13
-    assert "<td>finetune</td><td class=\"num\">1,229</td><td>2025-02-13</td>" in section
+    assert '<td>finetune</td><td class="num">1,229</td><td>2025-02-13</td>' in section
     assert 'id="chart-shares"' in (tmp_path / "site/index.html").read_text()
     shares = json.loads((tmp_path / "site/data/derivative-share-org.json").read_text())
     assert shares["columns"] == ["month", "group", "new", "share"] and shares["rows"]

@@ -43,7 +43,15 @@ def test_migrate_is_idempotent_and_versioned(tmp_path: Path) -> None:
         tables = {r[0] for r in s.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
     assert version == (str(SCHEMA_VERSION),)
-    assert tables == {"meta", "models", "observations", "runs", "baselines", "events", "derivatives"}
+    assert tables == {
+        "meta",
+        "models",
+        "observations",
+        "runs",
+        "baselines",
+        "events",
+        "derivatives",
+    }
 
 
 def test_same_day_rerun_replaces_rows(tmp_path: Path) -> None:

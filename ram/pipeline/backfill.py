@@ -24,6 +24,7 @@ from collectors.archive import (
     is_remote,
     qualify,
     read_archive,
+    read_derivative_counts,
     require_httpfs,
 )
 from ram import catalog
@@ -67,9 +68,10 @@ class _Kept:
     models: pd.DataFrame
     observations: pd.DataFrame
     discovered: int
+    derivatives: pd.DataFrame | None = None  # archive.derivatives: counts from base_model tags
 
     def details(self, file: ArchiveFile) -> dict[str, Any]:
-        return {
+        out = {
             "file": file.path,
             "snapshot_date": file.snapshot_date.isoformat(),
             "rows_in_file": self.rows_in_file,
@@ -77,6 +79,9 @@ class _Kept:
             "models": len(self.models),
             "discovered": self.discovered,
         }
+        if self.derivatives is not None:
+            out["derivative_counts"] = len(self.derivatives)
+        return out
 
 
 def _plan(
@@ -177,11 +182,28 @@ def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> 
             "likes": frame["likes"],
         }
     )
+    derived = None
+    if cfg.archive.derivatives and not is_remote(file.path):
+        counts = read_derivative_counts(file, p.flt.tracked_ids, cfg.archive.columns)
+        if counts is not None:
+            n = dict(zip(counts.column("model_id").to_pylist(), counts.column("n").to_pylist(),
+                         strict=True))  # fmt: skip
+            present = [m for m in resolved.loc[resolved["tracked"], "model_id"]]
+            derived = pd.DataFrame(
+                {
+                    "model_id": present,
+                    "obs_date": pd.Timestamp(file.snapshot_date),
+                    "relation": "all",
+                    "n": [int(n.get(m, 0)) for m in present],
+                    "source": file.source,
+                }
+            )
     return _Kept(
         rows_in_file=rows_in_file,
         models=resolved[keep].reset_index(drop=True),
         observations=obs[keep].reset_index(drop=True),
         discovered=int((discovered & keep).sum()),
+        derivatives=derived,
     )
 
 
@@ -206,7 +228,7 @@ def _save(
         stored = store.stored_ids(models["model_id"].tolist())
         models.loc[models["model_id"].isin(list(stored)), "via"] = None
         run.finished_at = now_utc()
-        store.save(run, models, kept.observations)
+        store.save(run, models, kept.observations, derivatives=kept.derivatives)
     return run
 
 
