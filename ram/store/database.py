@@ -742,13 +742,18 @@ class Store:
         return row[0] if row else None
 
     def counts(self) -> dict[str, int]:
-        """Row counts of each table, for ``ram status``."""
+        """Row counts of each table, for ``ram status`` (derivative counts and published events
+        from schema 3 on)."""
         out = {}
         for table in ("models", "observations", "runs"):
             row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
             out[table] = int(row[0]) if row else 0
         row = self.con.execute("SELECT count(DISTINCT version) FROM baselines").fetchone()
         out["baseline_versions"] = int(row[0]) if row else 0
+        for table in ("derivatives", "events"):  # schema 3; a reader of an older store has none
+            if self._has_table(table):
+                row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+                out[table] = int(row[0]) if row else 0
         return out
 
     # -- the events ledger (ram publish) ----------------------------------------------------
