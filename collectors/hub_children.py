@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from huggingface_hub import HfApi
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
@@ -26,6 +27,7 @@ from collectors import hub
 from collectors.hub_records import _moment
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")  # hub-docs model-cards.md
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -86,6 +88,44 @@ def _children(api: HfApi, key: str) -> list[tuple[str, datetime | None]]:
     return out
 
 
+def _pair(key: str) -> tuple[str, str]:
+    base, relation = key.split("\n")
+    return base, relation
+
+
+def _gather(
+    keys: Sequence[str],
+    call: Callable[[HfApi, str], _T],
+    *,
+    endpoint: str | None,
+    token: str | bool | None,
+    max_workers: int,
+    request_budget: int,
+    timeout: float,
+    retry_after_cap: float,
+) -> tuple[dict[str, _T], dict[str, str], str | None, int]:
+    """``call(api, key)`` for every key in one session: answers, failures (one line each),
+    what the Hub refused (a 400: nothing more is started) and the requests spent."""
+    done: dict[str, _T] = {}
+    failed: dict[str, str] = {}
+    refused: str | None = None
+    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
+        api, run, secret = session
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
+            jobs = {pool.submit(hub._in_context(call), api, k): k for k in keys}
+            for job in as_completed(jobs):
+                key = jobs[job]
+                try:
+                    done[key] = job.result()
+                except hub._Skipped:
+                    continue
+                except BadRequestError as exc:
+                    refused = refused or hub._summary_text(hub.refusal_line(exc), secret)
+                except Exception as exc:
+                    failed[key] = hub.summary(exc, secret)
+    return done, failed, refused, run.requests
+
+
 def fetch_children_counts(
     model_ids: Sequence[str],
     *,
@@ -95,36 +135,21 @@ def fetch_children_counts(
     request_budget: int = 5000,
     timeout: float = 30.0,
     retry_after_cap: float = 60.0,
-    progress: Callable[[str, int], None] | None = None,
 ) -> CountsResult:
     """``childrenModelCount`` of each id; ids that failed (or are gone) are in ``failed``."""
-    result = CountsResult()
     started = time.monotonic()
-    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
-        api, run, secret = session
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
-            jobs = {pool.submit(hub._in_context(_count), api, m): m for m in model_ids}
-            for job in as_completed(jobs):
-                model_id = jobs[job]
-                try:
-                    value = job.result()
-                except hub._Skipped:
-                    continue
-                except BadRequestError as exc:
-                    result.refused = result.refused or hub._summary_text(
-                        hub.refusal_line(exc), secret
-                    )
-                    continue
-                except Exception as exc:
-                    result.failed[model_id] = hub.summary(exc, secret)
-                else:
-                    if value is None:
-                        result.failed[model_id] = "the Hub's answer has no childrenModelCount"
-                    else:
-                        result.counts[model_id] = value
-                if progress is not None:
-                    progress(model_id, int(model_id in result.counts))
-    result.requests = run.requests
+    done, failed, refused, requests = _gather(
+        model_ids, _count, endpoint=endpoint, token=token, max_workers=max_workers,
+        request_budget=request_budget, timeout=timeout, retry_after_cap=retry_after_cap,
+    )  # fmt: skip
+    result = CountsResult(failed=failed, requests=requests, refused=refused)
+    for model_id in model_ids:
+        if model_id in done:
+            value = done[model_id]
+            if value is None:
+                result.failed[model_id] = "the Hub's answer has no childrenModelCount"
+            else:
+                result.counts[model_id] = value
     result.seconds = time.monotonic() - started
     return result
 
@@ -142,31 +167,24 @@ def fetch_children(
     progress: Callable[[str, int], None] | None = None,
 ) -> ChildrenResult:
     """Every child of each base under each relation, with its creation time."""
-    result = ChildrenResult()
     started = time.monotonic()
     keys = [f"{b}\n{r}" for b in base_ids for r in relations]
-    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
-        api, run, secret = session
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
-            jobs = {pool.submit(hub._in_context(_children), api, k): k for k in keys}
-            for job in as_completed(jobs):
-                base, relation = jobs[job].split("\n")
-                try:
-                    found = job.result()
-                except hub._Skipped:
-                    continue
-                except BadRequestError as exc:
-                    result.refused = result.refused or hub._summary_text(
-                        hub.refusal_line(exc), secret
-                    )
-                    continue
-                except Exception as exc:
-                    result.failed[(base, relation)] = hub.summary(exc, secret)
-                else:
-                    result.children[(base, relation)] = found
-                if progress is not None:
-                    progress(f"{base} ({relation})", len(found) if (base, relation) in
-                             result.children else 0)  # fmt: skip
-    result.requests = run.requests
-    result.seconds = time.monotonic() - started
-    return result
+
+    def listed(api: HfApi, key: str) -> list[tuple[str, datetime | None]]:
+        found = _children(api, key)
+        if progress is not None:
+            base, relation = key.split("\n")
+            progress(f"{base} ({relation})", len(found))
+        return found
+
+    done, failed, refused, requests = _gather(
+        keys, listed, endpoint=endpoint, token=token, max_workers=max_workers,
+        request_budget=request_budget, timeout=timeout, retry_after_cap=retry_after_cap,
+    )  # fmt: skip
+    return ChildrenResult(
+        children={_pair(k): v for k, v in done.items()},
+        failed={_pair(k): v for k, v in failed.items()},
+        requests=requests,
+        seconds=time.monotonic() - started,
+        refused=refused,
+    )

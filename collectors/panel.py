@@ -7,6 +7,7 @@ all-or-nothing; the first bad line is named in the error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,47 @@ def _where(path: Path, offset: int, index: int) -> str:
     return f"{path} line {index + offset + 1}" if offset else f"{path} row {index + 1}"
 
 
+def _stripped(raw: pd.DataFrame) -> pd.DataFrame:
+    raw = raw.reset_index(drop=True)
+    for col in raw.columns:
+        raw[col] = raw[col].str.strip()
+    return raw
+
+
+def _checker(raw: pd.DataFrame, bad: list[tuple[int, str]]) -> Callable[[pd.Series, str], None]:
+    """``check(mask, message)``: note the first row where ``mask`` holds (or is unknown), with
+    ``message`` formatted on that row's values; the earliest noted row is the one reported."""
+
+    def check(mask: pd.Series, message: str) -> None:
+        hits = mask.fillna(True).to_numpy().nonzero()[0]
+        if len(hits):
+            i = int(hits[0])
+            bad.append((i, message.format(value=raw.loc[i].to_dict())))
+
+    return check
+
+
+def _ids_and_dates(raw: pd.DataFrame, check: Callable[[pd.Series, str], None]) -> pd.Series:
+    """Check ``model_id`` (org/name) and ``date`` (YYYY-MM-DD, from the Hub's first year to
+    today in UTC); returns the dates parsed (NaT where bad)."""
+    check(
+        ~raw["model_id"].str.fullmatch(REPO_ID_PATTERN),
+        "model_id {value[model_id]!r} is not a repo id org/name",
+    )
+    dates = raw["date"]
+    parsed = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
+    check(parsed.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
+    check(
+        (parsed < pd.Timestamp(FIRST_DAY)).fillna(False),
+        f"date {{value[date]!r}} is before {FIRST_DAY.year}, when the Hub began",
+    )
+    check(
+        (parsed > pd.Timestamp(last_day())).fillna(False),
+        "date {value[date]!r} is in the future (after today in UTC)",
+    )
+    return parsed
+
+
 def read_panel(path: str | Path) -> Panel:
     """Read and validate a panel file; raise ``BadPanel`` naming the first bad line."""
     p = Path(path)
@@ -87,34 +129,12 @@ def read_panel(path: str | Path) -> Panel:
         raise BadPanel(f"{p}: no count column; give downloads_all_time or downloads_30d")
     if raw.empty:
         raise BadPanel(f"{p}: no rows")
-    raw = raw.reset_index(drop=True)
-    for col in raw.columns:
-        raw[col] = raw[col].str.strip()
-
+    raw = _stripped(raw)
     bad: list[tuple[int, str]] = []
-
-    def check(mask: pd.Series, message: str) -> None:
-        hits = mask.fillna(True).to_numpy().nonzero()[0]
-        if len(hits):
-            i = int(hits[0])
-            bad.append((i, message.format(value=raw.loc[i].to_dict())))
+    check = _checker(raw, bad)
 
     ids = raw["model_id"]
-    check(
-        ~ids.str.fullmatch(REPO_ID_PATTERN),
-        "model_id {value[model_id]!r} is not a repo id org/name",
-    )
-    dates = raw["date"]
-    parsed_dates = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
-    check(parsed_dates.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
-    check(
-        (parsed_dates < pd.Timestamp(FIRST_DAY)).fillna(False),
-        f"date {{value[date]!r}} is before {FIRST_DAY.year}, when the Hub began",
-    )
-    check(
-        (parsed_dates > pd.Timestamp(last_day())).fillna(False),
-        "date {value[date]!r} is in the future (after today in UTC)",
-    )
+    parsed_dates = _ids_and_dates(raw, check)
     values: dict[str, pd.Series] = {}
     for col in (c for c in COUNTS if c in raw.columns):
         text = raw[col]
@@ -196,32 +216,11 @@ def read_derivative_panel(path: str | Path) -> tuple[pd.DataFrame, str]:
         )
     if raw.empty:
         raise BadPanel(f"{p}: no rows")
-    raw = raw.reset_index(drop=True)
-    for col in raw.columns:
-        raw[col] = raw[col].str.strip()
+    raw = _stripped(raw)
     bad: list[tuple[int, str]] = []
+    check = _checker(raw, bad)
 
-    def check(mask: pd.Series, message: str) -> None:
-        hits = mask.fillna(True).to_numpy().nonzero()[0]
-        if len(hits):
-            i = int(hits[0])
-            bad.append((i, message.format(value=raw.loc[i].to_dict())))
-
-    check(
-        ~raw["model_id"].str.fullmatch(REPO_ID_PATTERN),
-        "model_id {value[model_id]!r} is not a repo id org/name",
-    )
-    dates = raw["date"]
-    parsed = pd.to_datetime(dates.where(dates.str.fullmatch(_DATE)), errors="coerce")
-    check(parsed.isna(), "date {value[date]!r} is not a date YYYY-MM-DD")
-    check(
-        (parsed < pd.Timestamp(FIRST_DAY)).fillna(False),
-        f"date {{value[date]!r}} is before {FIRST_DAY.year}, when the Hub began",
-    )
-    check(
-        (parsed > pd.Timestamp(last_day())).fillna(False),
-        "date {value[date]!r} is in the future (after today in UTC)",
-    )
+    parsed = _ids_and_dates(raw, check)
     check(
         ~raw["relation"].isin(DERIVATIVE_RELATIONS),
         "relation {value[relation]!r} is not one of " + ", ".join(DERIVATIVE_RELATIONS),
