@@ -139,8 +139,9 @@ def test_the_size_class_selector_and_the_model_picker_drive_the_charts(
     assert suggestion.get_attribute("data-model") == "deepseek-ai/Janus-Pro-1B"
     suggestion.click()
     WebDriverWait(browser, 10).until(lambda d: select.first_selected_option.text == "1-5B")
-    assert "deepseek-ai/Janus-Pro-1B" in _names(browser, "chart-ram")
-    assert "deepseek-ai/Janus-Pro-1B" in _names(browser, "chart-cumulative")
+    # a model the class chart already draws is drawn once, not twice
+    assert _names(browser, "chart-ram").count("deepseek-ai/Janus-Pro-1B") == 1
+    assert _names(browser, "chart-cumulative").count("deepseek-ai/Janus-Pro-1B") == 1
     chip = browser.find_element(By.CSS_SELECTOR, "#picked .chip")
     assert chip.text.startswith("deepseek-ai/Janus-Pro-1B")
 
@@ -152,6 +153,7 @@ def test_the_size_class_selector_and_the_model_picker_drive_the_charts(
         By.CSS_SELECTOR, '#model-suggestions button[data-model="Qwen/Qwen2.5-Coder-3B"]'
     ).click()
     WebDriverWait(browser, 10).until(lambda d: "Qwen/Qwen2.5-Coder-3B" in _names(d, "chart-ram"))
+    assert _names(browser, "chart-cumulative").count("Qwen/Qwen2.5-Coder-3B") == 1
     chips = browser.find_elements(By.CSS_SELECTOR, "#picked .chip")  # redrawn: find it again
     assert [c.text[:-1] for c in chips] == ["deepseek-ai/Janus-Pro-1B", "Qwen/Qwen2.5-Coder-3B"]
     chips[1].find_element(By.TAG_NAME, "button").click()  # remove Qwen2.5-Coder-3B again
@@ -160,6 +162,22 @@ def test_the_size_class_selector_and_the_model_picker_drive_the_charts(
     )
     assert "Qwen/Qwen2.5-Coder-3B" not in _names(browser, "chart-ram")
     assert "deepseek-ai/Janus-Pro-1B" in _names(browser, "chart-ram")
+    # a model among the faint top 10 by downloads, once picked, is drawn once and bold
+    top = "Qwen/Qwen2.5-1.5B-Instruct"
+    groups = "return document.getElementById('chart-cumulative').data.map(t => t.legendgroup)"
+    assert dict(zip(_names(browser, "chart-cumulative"), browser.execute_script(groups),
+                    strict=True))[top] == "top"  # fmt: skip
+    box.send_keys("qwen2.5-1.5b-instruct")
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'#model-suggestions button[data-model="{top}"]')
+    )
+    browser.find_element(By.CSS_SELECTOR, f'#model-suggestions button[data-model="{top}"]').click()
+    WebDriverWait(browser, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#picked .chip")) == 2
+    )
+    names = _names(browser, "chart-cumulative")
+    assert names.count(top) == 1
+    assert browser.execute_script(groups)[names.index(top)] == "chosen"
     assert _errors(browser) == []
     urls = _requests(browser)
     assert any(u.endswith("/plotly.min.js") for u in urls)  # the log does see the requests

@@ -66,13 +66,18 @@
     var figs = SITE.figs && SITE.figs[cls];
     if (!figs) return;
     var mine = picked.filter(function (id) { return MODELS[id] && MODELS[id].cls === cls; });
-    var shown = {};
+    var shown = {}, bold = {}, wanted = {};
     figs.ram.data.forEach(function (t) { if (t.legendgroup === undefined) shown[t.name] = 1; });
+    figs.cumulative.data.forEach(function (t) { if (t.legendgroup === "chosen") bold[t.name] = 1; });
+    mine.forEach(function (id) { wanted[esc(id)] = 1; });
     var ram = copy(figs.ram.data);
-    var cum = copy(figs.cumulative.data);
+    // a picked model among the faint top 10 is drawn once, bold, with the chosen ones
+    var cum = copy(figs.cumulative.data).filter(function (t) {
+      return !(t.legendgroup === "top" && wanted[t.name]);
+    });
     mine.forEach(function (id) {
       if (!shown[esc(id)]) ram.push(ramTrace(id, MODELS[id]));
-      cum.push(cumTrace(id, MODELS[id]));
+      if (!bold[esc(id)]) cum.push(cumTrace(id, MODELS[id]));
     });
     plot("chart-ram", figs.ram, ram);
     plot("chart-cumulative", figs.cumulative, cum);
