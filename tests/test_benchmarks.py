@@ -137,3 +137,15 @@ def test_top_cache_measurement_writes_both_formats() -> None:
     # Every day of every model is many more rows than the milestones and the latest.
     assert row["every_day_bytes"] > 3 * row["milestones_bytes"] > 0
     assert row["milestones_seconds"] > 0 and row["every_day_seconds"] > 0
+
+
+def test_whole_hub_partitions_are_small_and_read_back_whole() -> None:
+    from benchmarks.whole_hub import measure as measure_hub
+
+    row = measure_hub(30_000, days=3)
+    # 1% new ids a day: the first day has 29,400 models, the third 30,000.
+    assert row["whole_day_rows"] == 30_000 - 2 * 300
+    # every 1,500th key is "tracked": 20 keys of the first day's 29,400, in 3 partitions,
+    # plus the keys that only later days have (none of them a multiple of 1,500 here)
+    assert row["tracked_rows"] == 3 * 20
+    assert 0 < row["bytes_per_row"] < 16 and row["write_seconds_per_partition"] > 0
