@@ -111,19 +111,26 @@ def analyse(
     baseline: str | None = None,
     signal: str = "downloads",
     by: str = "model",
+    only_model: str | None = None,
 ) -> Analysis:
     """Curves, baselines (live or a frozen version) and scores from the store.
 
     ``signal="derivatives"``: the same machinery over derivative counts (fine-tunes, adapters,
     quantizations, merges) instead of downloads.  ``by="family"``: each family (a base and its
     first-party variants, ``ram.families``) is one unit whose downloads are its members' sum,
-    scored against family baselines."""
+    scored against family baselines.
+
+    ``only_model``: the analysis of that model's size class alone (its pool is all a score
+    needs): only that class's observations are read.  Scores, baselines and flags of the class
+    are those of the full analysis; a forecast that falls back to every class's references
+    needs the full one (``ram score`` checks)."""
     if signal not in SIGNALS:
         raise BadInput(f"--signal {signal!r}: use one of {', '.join(SIGNALS)}")
     if by not in UNITS:
         raise BadInput(f"--by {by!r}: use one of {', '.join(UNITS)}")
     if signal != "downloads" and by != "model":
         raise BadInput("--by family sums downloads; use it without --signal derivatives")
+    restricted: set[str] | None = None  # only_model: the class read
     with Store.open(db, read_only=True) as store:
         if signal == "derivatives":
             rows = store.derivative_counts()
@@ -137,14 +144,26 @@ def analyse(
             source = f"Hugging Face derivative counts ({', '.join(names[:3])}" + (
                 f" +{len(names) - 3} more)" if len(names) > 3 else ")"
             )
+            models = catalog.load_models(store, cfg)
         else:
-            obs = store.observations()
+            models = catalog.load_models(store, cfg)
+            wanted = None
+            if only_model is not None and baseline is None and signal == "downloads" and (
+                by == "model"
+            ):
+                wanted = _class_members(models, only_model)
+            obs = store.observations(wanted)
+            if obs.empty and wanted is not None:
+                wanted, obs = None, store.observations()
             if obs.empty:
                 raise EmptyStore(
                     f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"
                 )
+            if wanted is not None:
+                restricted = set(wanted)
+                if as_of is None:  # the store's newest day, as a full read gives
+                    as_of = store.latest_obs_date()
             source = _source_label(store)
-        models = catalog.load_models(store, cfg)
         frozen = info = None
         if baseline:
             frozen, info = store.frozen_baseline(baseline)
@@ -177,7 +196,10 @@ def analyse(
         as_of = pd.Timestamp(obs["obs_date"].max()).date()
     if by == "family":
         obs, models, source = _family_units(cfg, obs, models, params, as_of, source)
-    result = formula.compute(obs, _metric_models(models), params, as_of=as_of, baselines=frozen)
+    metric_models = _metric_models(models)
+    if restricted is not None:
+        metric_models = metric_models[metric_models["model_id"].isin(restricted)]
+    result = formula.compute(obs, metric_models, params, as_of=as_of, baselines=frozen)
     label = (
         f"frozen {baseline} ({chosen_method}, top {top_n}, as of {info['as_of']})"
         if info is not None
@@ -188,6 +210,18 @@ def analyse(
     if by == "family":
         label += ", by family"
     return Analysis(result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs)
+
+
+def _class_members(models: pd.DataFrame, model_id: str) -> list[str] | None:
+    """Every stored model of ``model_id``'s size class (just the model when its size is
+    unknown: it is never scored); None when the model is not stored."""
+    hit = models[models["model_id"] == model_id]
+    if hit.empty:
+        return None
+    size_class = hit["size_class"].iloc[0]
+    if size_class == UNKNOWN:
+        return [model_id]
+    return list(models.loc[models["size_class"] == size_class, "model_id"])
 
 
 def _metric_models(models: pd.DataFrame) -> pd.DataFrame:

@@ -132,8 +132,10 @@ def analysis(
     baseline: str | None,
     signal: object = None,
     by: object = None,
+    only_model: str | None = None,
 ) -> Analysis:
-    """The analysis the options ask for; the live one also (re)writes the top cache."""
+    """The analysis the options ask for; the live one also (re)writes the top cache (not the
+    one of ``only_model``'s class alone, which holds one class)."""
     from ram import api, score_cache
 
     cfg, db = STATE.cfg, STATE.db_path
@@ -144,8 +146,12 @@ def analysis(
         "downloads",
         "model",
     )
+    live = live and only_model is None
     key = score_cache.cache_key(cfg, db) if live else None
-    an = api.analyse(cfg, db, method=chosen, as_of=when, baseline=baseline, signal=what, by=unit)
+    an = api.analyse(
+        cfg, db, method=chosen, as_of=when, baseline=baseline, signal=what, by=unit,
+        only_model=only_model,
+    )  # fmt: skip
     if live:
         score_cache.save(an, db, key)
     return an

@@ -123,8 +123,14 @@ def score(
     from ram import api
     from ram.cli.output import emit, emit_notes, records
 
-    an = analysis(method, as_of, baseline, signal, by)
+    # A score needs only the model's size class (its pool); a forecast that falls back to
+    # every class's references needs them all, and then the whole analysis is made.
+    an = analysis(method, as_of, baseline, signal, by, only_model=model_id)
     model_id = _unit_of(an, model_id, by)
+    board = api.forecast_table(an, STATE.cfg, [model_id])
+    if board.rows["fallback"].fillna(False).astype(bool).any():
+        an = analysis(method, as_of, baseline, signal, by)
+        board = api.forecast_table(an, STATE.cfg, [model_id])
     ms = api.score_model(an, model_id, check_days(day))
     f = fmt_or_default(fmt)
     m = ms.model
@@ -152,7 +158,6 @@ def score(
             else "no day has both a curve value and a baseline yet"
         )
         print(f"{m['model_id']}: no RAM at these days ({reason})", file=sys.stderr)
-    board = api.forecast_table(an, STATE.cfg, [model_id])
     meta.update(_signal_meta(signal, by))
     if f == "json":
         meta["forecast"] = records(board.rows)
