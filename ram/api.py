@@ -148,9 +148,7 @@ def analyse(
         else:
             models = catalog.load_models(store, cfg)
             wanted = None
-            if only_model is not None and baseline is None and signal == "downloads" and (
-                by == "model"
-            ):
+            if only_model is not None and baseline is None and by == "model":
                 wanted = _class_members(models, only_model)
             obs = store.observations(wanted)
             if obs.empty and wanted is not None:
