@@ -127,11 +127,13 @@ def score(
     # every class's references needs them all, and then the whole analysis is made.
     an = analysis(method, as_of, baseline, signal, by, only_model=model_id)
     model_id = _unit_of(an, model_id, by)
+    days = check_days(day)
+    ms = api.score_model(an, model_id, days)  # a bad day or id is refused here, as ever
     board = api.forecast_table(an, STATE.cfg, [model_id])
     if board.rows["fallback"].fillna(False).astype(bool).any():
         an = analysis(method, as_of, baseline, signal, by)
+        ms = api.score_model(an, model_id, days)
         board = api.forecast_table(an, STATE.cfg, [model_id])
-    ms = api.score_model(an, model_id, check_days(day))
     f = fmt_or_default(fmt)
     m = ms.model
     latest = ms.latest
