@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ram import catalog
+from ram import catalog, derivatives
 from ram.config import Config
 from ram.dates import now_utc
 from ram.metric.quality import observation_flags
@@ -163,6 +163,7 @@ def collect_status(cfg: Config, db: Path, today: dt.date | None = None) -> Statu
         snapshots = snapshot_runs(store)
         obs = store.observations()
         models = catalog.load_models(store, cfg)
+        fell = derivatives.falls(store.derivative_counts())
     tracked = set(models.loc[models["tracked"], "model_id"])
     failed = failures(snapshots)
     fresh = _freshness(obs, failed, today)
@@ -178,6 +179,24 @@ def collect_status(cfg: Config, db: Path, today: dt.date | None = None) -> Statu
                     "flag": "lookup failed",
                     "obs_date": pd.to_datetime(lookups["last_failed"]).dt.normalize(),
                     "detail": lookups["error"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "model_id": fell["model_id"],
+                    "flag": "derivatives fell",
+                    "obs_date": pd.to_datetime(fell["obs_date"]),
+                    "detail": [
+                        f"{r} count {int(p):,} -> {int(n):,} ({src}): children deleted or "
+                        "reclassified, kept as reported"
+                        for r, p, n, src in zip(
+                            fell["relation"],
+                            fell["previous"],
+                            fell["n"],
+                            fell["source"],
+                            strict=True,
+                        )
+                    ],
                 }
             ),
         ],

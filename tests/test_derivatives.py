@@ -211,6 +211,14 @@ def test_falls_are_kept_and_named(cli: CliRunner, tmp_path: Path) -> None:
     r = cli("--db", db, "derivatives", "Qwen/Qwen2.5-7B-Instruct", "--format", "csv")
     assert [row["n"] for row in _csv(r.out)] == ["900", "880"]  # never clamped
     assert "all count fell from 900 to 880 on 2025-01-02 (panel:counts)" in r.err
+    status = json.loads(cli("--db", db, "status", "--format", "json").out)
+    fell = [f for f in status["flags"] if f["flag"] == "derivatives fell"]
+    assert fell == [
+        {"model_id": "Qwen/Qwen2.5-7B-Instruct", "flag": "derivatives fell",
+         "obs_date": "2025-01-02",
+         "detail": "all count 900 -> 880 (panel:counts): children deleted or reclassified, "
+                   "kept as reported"}
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
