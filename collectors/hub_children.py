@@ -93,55 +93,50 @@ def _pair(key: str) -> tuple[str, str]:
     return base, relation
 
 
+@dataclass(frozen=True)
+class HubOptions:
+    """Where and how a run talks to the Hub: endpoint (else ``HF_ENDPOINT``), token, workers,
+    the run's request budget, the per-request timeout and the longest Retry-After waited."""
+
+    endpoint: str | None = None
+    token: str | bool | None = None
+    max_workers: int = 4
+    request_budget: int = 5000
+    timeout: float = 30.0
+    retry_after_cap: float = 60.0
+
+
 def _gather(
-    keys: Sequence[str],
-    call: Callable[[HfApi, str], _T],
-    *,
-    endpoint: str | None,
-    token: str | bool | None,
-    max_workers: int,
-    request_budget: int,
-    timeout: float,
-    retry_after_cap: float,
+    keys: Sequence[str], call: Callable[[HfApi, str], _T], opts: HubOptions
 ) -> tuple[dict[str, _T], dict[str, str], str | None, int]:
     """``call(api, key)`` for every key in one session: answers, failures (one line each),
     what the Hub refused (a 400: nothing more is started) and the requests spent."""
     done: dict[str, _T] = {}
     failed: dict[str, str] = {}
     refused: str | None = None
-    with hub.hub_session(endpoint, token, request_budget, timeout, retry_after_cap) as session:
-        api, run, secret = session
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hub") as pool:
-            jobs = {pool.submit(hub._in_context(call), api, k): k for k in keys}
-            for job in as_completed(jobs):
-                key = jobs[job]
-                try:
-                    done[key] = job.result()
-                except hub._Skipped:
-                    continue
-                except BadRequestError as exc:
-                    refused = refused or hub._summary_text(hub.refusal_line(exc), secret)
-                except Exception as exc:
-                    failed[key] = hub.summary(exc, secret)
+    session = hub.hub_session(
+        opts.endpoint, opts.token, opts.request_budget, opts.timeout, opts.retry_after_cap
+    )
+    workers = ThreadPoolExecutor(max_workers=opts.max_workers, thread_name_prefix="hub")
+    with session as (api, run, secret), workers as pool:
+        jobs = {pool.submit(hub._in_context(call), api, k): k for k in keys}
+        for job in as_completed(jobs):
+            key = jobs[job]
+            try:
+                done[key] = job.result()
+            except hub._Skipped:
+                continue
+            except BadRequestError as exc:
+                refused = refused or hub._summary_text(hub.refusal_line(exc), secret)
+            except Exception as exc:
+                failed[key] = hub.summary(exc, secret)
     return done, failed, refused, run.requests
 
 
-def fetch_children_counts(
-    model_ids: Sequence[str],
-    *,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-    max_workers: int = 4,
-    request_budget: int = 5000,
-    timeout: float = 30.0,
-    retry_after_cap: float = 60.0,
-) -> CountsResult:
+def fetch_children_counts(model_ids: Sequence[str], opts: HubOptions) -> CountsResult:
     """``childrenModelCount`` of each id; ids that failed (or are gone) are in ``failed``."""
     started = time.monotonic()
-    done, failed, refused, requests = _gather(
-        model_ids, _count, endpoint=endpoint, token=token, max_workers=max_workers,
-        request_budget=request_budget, timeout=timeout, retry_after_cap=retry_after_cap,
-    )  # fmt: skip
+    done, failed, refused, requests = _gather(model_ids, _count, opts)
     result = CountsResult(failed=failed, requests=requests, refused=refused)
     for model_id in model_ids:
         if model_id in done:
@@ -156,14 +151,8 @@ def fetch_children_counts(
 
 def fetch_children(
     base_ids: Sequence[str],
+    opts: HubOptions,
     relations: Sequence[str] = RELATIONS,
-    *,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-    max_workers: int = 4,
-    request_budget: int = 5000,
-    timeout: float = 30.0,
-    retry_after_cap: float = 60.0,
     progress: Callable[[str, int], None] | None = None,
 ) -> ChildrenResult:
     """Every child of each base under each relation, with its creation time."""
@@ -173,14 +162,11 @@ def fetch_children(
     def listed(api: HfApi, key: str) -> list[tuple[str, datetime | None]]:
         found = _children(api, key)
         if progress is not None:
-            base, relation = key.split("\n")
+            base, relation = _pair(key)
             progress(f"{base} ({relation})", len(found))
         return found
 
-    done, failed, refused, requests = _gather(
-        keys, listed, endpoint=endpoint, token=token, max_workers=max_workers,
-        request_budget=request_budget, timeout=timeout, retry_after_cap=retry_after_cap,
-    )  # fmt: skip
+    done, failed, refused, requests = _gather(keys, listed, opts)
     return ChildrenResult(
         children={_pair(k): v for k, v in done.items()},
         failed={_pair(k): v for k, v in failed.items()},

@@ -32,6 +32,22 @@ from tests.site_fixtures import HOSTILE, site_config
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+@pytest.fixture
+def own_db(site_master: tuple[Path, Path, Path], tmp_path: Path) -> Path:
+    """A private copy of the published store (tests that publish again write to it)."""
+    copy = tmp_path / "db.duckdb"
+    shutil.copy(site_master[1], copy)
+    return copy
+
+
+@pytest.fixture
+def unpublished_db(own_db: Path) -> Path:
+    """The copy with an empty events ledger: a store that never published."""
+    with Store.open(own_db) as store:
+        store.con.execute("DELETE FROM events")
+    return own_db
+
+
 def _entries(feed: Path) -> list[ET.Element]:
     return ET.parse(feed).getroot().findall(f"{ATOM}entry")
 
@@ -199,11 +215,10 @@ def test_the_feed_holds_the_crossings_ram_scores_implies(
 
 
 def test_a_second_publish_keeps_every_id_and_adds_nothing_new(
-    site_master: tuple[Path, Path, Path], cli: CliRunner, tmp_path: Path
+    site_master: tuple[Path, Path, Path], own_db: Path, cli: CliRunner, tmp_path: Path
 ) -> None:
-    cfg, db, site = site_master
-    copy_db, copy_site = tmp_path / "db.duckdb", tmp_path / "site"
-    shutil.copy(db, copy_db)
+    cfg, _, site = site_master
+    copy_db, copy_site = own_db, tmp_path / "site"
     shutil.copytree(site, copy_site)
     (copy_site / "models" / "stale.html").write_text("old")  # not in the manifest: kept
     manifest = json.loads((copy_site / ".ram-publish.json").read_text())
@@ -229,11 +244,9 @@ def test_a_second_publish_keeps_every_id_and_adds_nothing_new(
 
 
 def test_since_limits_the_feed_and_starts_the_digest(
-    site_master: tuple[Path, Path, Path], cli: CliRunner, tmp_path: Path
+    site_master: tuple[Path, Path, Path], own_db: Path, cli: CliRunner, tmp_path: Path
 ) -> None:
-    cfg, db, _ = site_master
-    copy_db = tmp_path / "db.duckdb"
-    shutil.copy(db, copy_db)
+    cfg, copy_db = site_master[0], own_db
     r = cli("--config", cfg, "--db", copy_db, "publish", tmp_path / "s", "--since", "2025-02-01")
     assert r.code == 0, r.err
     dates = [(e.findtext(f"{ATOM}updated") or "")[:10] for e in _entries(tmp_path / "s/feed.xml")]
@@ -447,13 +460,9 @@ def hook() -> Iterator[Hook]:
 
 
 def test_the_webhook_gets_each_recent_event_once_with_retries(
-    site_master: tuple[Path, Path, Path], hook: Hook, tmp_path: Path
+    unpublished_db: Path, hook: Hook, tmp_path: Path
 ) -> None:
-    _, db, _ = site_master
-    copy_db = tmp_path / "db.duckdb"
-    shutil.copy(db, copy_db)
-    with Store.open(copy_db) as store:  # a store that never published: no ledger yet
-        store.con.execute("DELETE FROM events")
+    copy_db = unpublished_db  # no ledger yet: every event is new
     cfg = load_config(site_config(tmp_path, webhook_url=hook.url, webhook_max_age_days=6))
     hook.answers = [503, 429]  # the first event is refused twice, then taken
     waits: list[float] = []
@@ -483,13 +492,9 @@ def test_the_webhook_gets_each_recent_event_once_with_retries(
 
 
 def test_a_webhook_that_fails_is_retried_on_the_next_publish_and_never_fails_it(
-    site_master: tuple[Path, Path, Path], hook: Hook, tmp_path: Path
+    unpublished_db: Path, hook: Hook, tmp_path: Path
 ) -> None:
-    _, db, _ = site_master
-    copy_db = tmp_path / "db.duckdb"
-    shutil.copy(db, copy_db)
-    with Store.open(copy_db) as store:
-        store.con.execute("DELETE FROM events")
+    copy_db = unpublished_db
     cfg = load_config(site_config(tmp_path, webhook_url=hook.url, webhook_retries=1))
     hook.answers = [500] * 100 + [400]
     down = publish(cfg, copy_db, tmp_path / "site", sleep=lambda _s: None)

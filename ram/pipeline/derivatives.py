@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from collectors.hub_children import RELATIONS, fetch_children, fetch_children_counts
+from collectors.hub_children import HubOptions, fetch_children, fetch_children_counts
 from collectors.panel import read_derivative_panel
 from ram import catalog, derivatives
 from ram.config import Config
@@ -76,11 +76,8 @@ def rebuild(
         for m, r in zip(models["model_id"], models["release_date"], strict=True)
     }
     started = now_utc()
-    found = fetch_children(
-        chosen, RELATIONS, endpoint=endpoint, token=token,
-        max_workers=cfg.collector.max_workers, request_budget=cfg.collector.request_budget,
-        progress=progress,
-    )  # fmt: skip
+    opts = HubOptions(endpoint, token, cfg.collector.max_workers, cfg.collector.request_budget)
+    found = fetch_children(chosen, opts, progress=progress)
     if found.refused is not None:
         raise HubError(f"the Hub refused the children listing: {found.refused}")
     rows = derivatives.rebuilt_rows(found.children, released, today)
@@ -124,9 +121,8 @@ def collect_live(
     if not chosen:
         return LiveCounts(derivatives.empty(), 0, len(due), {})
     got = fetch_children_counts(
-        chosen, endpoint=endpoint, token=token, max_workers=cfg.collector.max_workers,
-        request_budget=max(budget, 1),
-    )  # fmt: skip
+        chosen, HubOptions(endpoint, token, cfg.collector.max_workers, max(budget, 1))
+    )
     rows = pd.DataFrame(
         {
             "model_id": list(got.counts),
