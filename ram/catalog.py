@@ -12,16 +12,16 @@ import datetime as dt
 import functools
 import math
 import re
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from ram.config import PATTERN_LABELS, Config
-from ram.metric.formula import size_class_of
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ram.store.database import Store
 
 CATALOG_DATE = dt.date(2026, 8, 17)  # commit 3cd80206 of Interconnects-AI/tracked-models
@@ -122,15 +122,26 @@ def params_from_name(model_id: str) -> float | None:
     return max(positive) if positive else None
 
 
+def _pandas() -> Any:
+    """pandas when it is loaded: only then can a cell hold its NA or NaT (a decision for one
+    model, as ``ram status`` makes, reads plain values without loading it)."""
+    return sys.modules.get("pandas")
+
+
+def _is_na(value: Any) -> bool:
+    pd = _pandas()
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
 def _text(value: Any) -> str | None:
     """A string cell, or None for the many spellings of missing (None, NaN, NA)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or _is_na(value) or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value)
 
 
 def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
+    if value is None or _is_na(value):
         return None
     try:
         f = float(value)
@@ -161,13 +172,22 @@ def resolve_params(
 
 
 def _day(value: Any) -> dt.date | None:
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+    """A date cell: a date, a moment (its date), an ISO string; None when missing."""
+    if value is None or _is_na(value) or (isinstance(value, float) and math.isnan(value)):
         return None
-    return pd.Timestamp(value).date()
+    if isinstance(value, dt.datetime):  # pandas' Timestamp too
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    import pandas as pd  # strings and numpy dates: pandas' parser, as a frame's cells get
+
+    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def _flag(value: Any) -> bool:
-    return bool(value) if value is not None and value is not pd.NA and not pd.isna(value) else False
+    if value is None or _is_na(value) or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
 
 
 def detected_launch(row: dict[str, Any], private_gap_days: int) -> dt.date | None:
@@ -220,6 +240,8 @@ def suspect_sizes(models: pd.DataFrame) -> pd.DataFrame:
     20% of the weights size: a mislabelled repo, a quantized re-upload (packed weights count
     fewer parameters), or a name token that is no size.  ``difference`` is (name - weights) /
     weights."""
+    import pandas as pd
+
     rows = []
     records: list[dict[str, Any]] = models.to_dict("records")  # type: ignore[assignment]
     for row in records:
@@ -321,10 +343,7 @@ def track_decision(
     screened = _not_a_language_model(mid, tag, cfg)
     if screened is not None:
         return False, screened
-    created = row.get("created_at")
-    created_date = (
-        pd.Timestamp(created).date() if created is not None and not pd.isna(created) else None
-    )
+    created_date = _day(row.get("created_at"))
     old = created_date is None or created_date <= CATALOG_DATE
     if via in ("import", "archive", "discovered") and t.use_catalog and org in cat.orgs and old:
         return False, f"{org} is tracked through ATOM's catalog, which leaves this repo out"
@@ -347,9 +366,25 @@ def track_decision(
     return False, "not in the tracked set"
 
 
+def tracked_among(rows: list[dict[str, Any]], cfg: Config) -> set[str]:
+    """Which of these stored models (``Store.model_facts`` rows) ``resolve`` would call
+    tracked: the same decision, for a few models, without a frame."""
+    cat = load_catalog()
+    orgs = _lower(tracked_orgs(cfg))
+    return {
+        row["model_id"]
+        for row in rows
+        if track_decision(row, resolve_params(row, cfg, cat)[0], cfg, cat, orgs)[0]
+    }
+
+
 def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Add resolved columns: params_b, active_params_b, params_source, release_date,
     release_source, region, size_class, tracked, tracked_reason, org."""
+    import pandas as pd
+
+    from ram.metric.formula import size_class_of
+
     cat = load_catalog()
     scheme = cfg.size_scheme()
     orgs = _lower(tracked_orgs(cfg))
@@ -389,6 +424,8 @@ def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 def load_models(store: Store, cfg: Config) -> pd.DataFrame:
     """Stored models resolved with the current config, plus observation statistics."""
+    import pandas as pd
+
     raw = store.models()
     if raw.empty:
         return resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)

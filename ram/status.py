@@ -1,37 +1,71 @@
-"""What ``ram status`` reports: runs, freshness, counts and data-quality flags."""
+"""What ``ram status`` reports: runs, freshness, counts and data-quality flags.
+
+Everything comes from SQL aggregates and the flags the store keeps as it is written
+(``ram.store.quality``), as plain rows: a status answers without loading pandas or reading the
+observations.  ``Status`` still gives each table as a DataFrame to library callers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ram import catalog, derivatives
 from ram.config import Config
 from ram.dates import now_utc
-from ram.metric.quality import observation_flags
 from ram.store.database import Store
+from ram.store.quality import RESTATED
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FAILURE_RUNS = 5  # how many recent snapshot runs ``ram status`` looks back on for failures
-FAILURE_COLUMNS = ["target", "kind", "runs_failed", "last_failed", "error", "run_id"]
+RUN_ROWS = 10  # recent runs listed
+FAILURE_COLUMNS = ("target", "kind", "runs_failed", "last_failed", "error", "run_id")
+FRESHNESS_COLUMNS = ("org", "models", "last_obs", "days_behind", "failures", "last_error")
+FLAG_COLUMNS = ("model_id", "flag", "obs_date", "detail")
+RUN_NUMERIC = frozenset({"models", "observations", "new_models", "failed", "requests"})
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows with their column names; ``numeric`` names the columns a table right-aligns."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    numeric: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def head(self, n: int) -> Table:
+        return Table(self.columns, self.rows[:n], self.numeric)
+
+    def select(self, columns: Sequence[str]) -> Table:
+        at = [self.columns.index(c) for c in columns]
+        return Table(tuple(columns), [tuple(r[i] for i in at) for r in self.rows], self.numeric)
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(self.columns))
 
 
 @dataclass
 class Status:
-    """A snapshot of the store's health."""
+    """A snapshot of the store's health; each table as rows (``*_table``) or a frame."""
 
     db: Path
     counts: dict[str, int]
     latest_obs: dt.date | None
-    runs: pd.DataFrame
-    freshness: pd.DataFrame  # per org: models, last observation, days behind, recent failures
-    flags: pd.DataFrame  # model_id, flag, obs_date, detail
-    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    runs_table: Table
+    freshness_table: Table  # per org: models, last observation, days behind, recent failures
+    flags_table: Table  # model_id, flag, obs_date, detail
+    failures_table: Table = field(default_factory=lambda: Table(FAILURE_COLUMNS, []))
     today: dt.date | None = None  # the UTC date "days behind" counts to
 
     @property
@@ -41,40 +75,23 @@ class Status:
             return None
         return (self.today - self.latest_obs).days
 
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self.runs_table.frame()
 
-def vanished(
-    obs: pd.DataFrame, tracked: set[str], snapshots: Sequence[SnapshotRun] = ()
-) -> pd.DataFrame:
-    """Tracked models missing from the latest live snapshot although earlier ones had them.
+    @property
+    def freshness(self) -> pd.DataFrame:
+        frame = self.freshness_table.frame()
+        frame["days_behind"] = frame["days_behind"].astype("Int64")
+        return frame
 
-    With the ``snapshots`` runs of that day, only models whose org was listed (or that the Hub
-    answered 404 for) count: an org that failed or was not asked has not vanished.
-    """
-    live = obs[obs["source"] == "hub"]
-    if live.empty:
-        return pd.DataFrame(columns=["model_id", "flag", "obs_date", "detail"])
-    newest = live["obs_date"].max()
-    last = live.groupby("model_id")["obs_date"].max()
-    gone = last[(last < newest) & last.index.isin(list(tracked))]
-    missing: set[str] = set()
-    day = [r.details for r in snapshots if r.started_at.date() == pd.Timestamp(newest).date()]
-    if day:
-        listed = {o.lower() for d in day for o in d.get("org_counts", {})}
-        missing = {m for d in day for m in d.get("missing_ids", [])}
-        orgs = gone.index.str.split("/").str[0].str.lower()
-        gone = gone[orgs.isin(list(listed)) | gone.index.isin(list(missing))]
-    return pd.DataFrame(
-        {
-            "model_id": gone.index,
-            "flag": "vanished",
-            "obs_date": gone.to_numpy(),
-            "detail": [
-                f"last seen live {pd.Timestamp(d).date()}"
-                + ("; the Hub answers 404" if m in missing else "")
-                for m, d in zip(gone.index, gone.to_numpy(), strict=True)
-            ],
-        }
-    )
+    @property
+    def flags(self) -> pd.DataFrame:
+        return self.flags_table.frame()
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        return self.failures_table.frame()
 
 
 @dataclass(frozen=True)
@@ -100,10 +117,11 @@ def _details(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def failures(snapshots: Sequence[SnapshotRun]) -> pd.DataFrame:
+def failures(snapshots: Sequence[SnapshotRun]) -> Table:
     """What failed in the recent snapshot runs: orgs, repo lookups and repos gone from the Hub,
-    each with how many of those runs it failed in and its latest message."""
-    rows = []
+    each with how many of those runs it failed in and its latest message (most often failed,
+    then most recent, then by name)."""
+    latest: dict[tuple[str, str], list[Any]] = {}
     for run in snapshots:  # newest first: the first row of each target is its latest
         d = run.details
         items = [
@@ -112,44 +130,104 @@ def failures(snapshots: Sequence[SnapshotRun]) -> pd.DataFrame:
             *(("gone", k, "not found on the Hub (404)") for k in d.get("missing_ids", [])),
         ]
         for kind, target, error in items:
-            rows.append((target, kind, run.started_at, error, run.run_id))
-    if not rows:
-        return pd.DataFrame(columns=FAILURE_COLUMNS)
-    frame = pd.DataFrame(rows, columns=["target", "kind", "last_failed", "error", "run_id"])
-    counts = frame.groupby(["target", "kind"]).size().rename("runs_failed")
-    latest = frame.drop_duplicates(["target", "kind"]).join(counts, on=["target", "kind"])
-    latest = latest.sort_values(
-        ["runs_failed", "last_failed", "target"], ascending=[False, False, True]
-    )
-    return latest[FAILURE_COLUMNS].reset_index(drop=True)
+            seen = latest.setdefault((target, kind), [target, kind, 0, run.started_at, error,
+                                                      run.run_id])  # fmt: skip
+            seen[2] += 1
+    rows = sorted((tuple(r) for r in latest.values()), key=lambda r: (-r[2], _ago(r[3]), r[0]))
+    return Table(FAILURE_COLUMNS, rows, frozenset({"runs_failed"}))
 
 
-def _freshness(obs: pd.DataFrame, failed: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+def _ago(moment: dt.datetime) -> float:
+    """A sort key putting later moments first."""
+    return -moment.timestamp() if moment.tzinfo else -moment.replace(tzinfo=dt.UTC).timestamp()
+
+
+def freshness(extents: Sequence[tuple[str, int, dt.date]], failed: Table, today: dt.date) -> Table:
     """Per org: models observed, last observation, days behind today (UTC), recent failures
-    (failing first).  Counted to today, not to the store's newest day: a store nobody has
-    updated for a year is a year behind."""
-    columns = ["org", "models", "last_obs", "days_behind", "failures", "last_error"]
-    if obs.empty:
-        fresh = pd.DataFrame(columns=["org", "models", "last_obs", "days_behind"])
-    else:
-        last = obs.groupby("model_id")["obs_date"].max().rename("last_obs").reset_index()
-        last["org"] = last["model_id"].str.split("/").str[0]
-        fresh = last.groupby("org").agg(models=("model_id", "count"), last_obs=("last_obs", "max"))
-        fresh["days_behind"] = (pd.Timestamp(today) - fresh["last_obs"]).dt.days
-        fresh = fresh.reset_index()
-        fresh["last_obs"] = fresh["last_obs"].dt.date
-    orgs = failed[failed["kind"] == "org"].set_index("target")
-    absent = [o for o in orgs.index if o not in set(fresh["org"])]
-    if absent:  # failed before any of their rows landed
-        extra = pd.DataFrame({"org": absent, "models": 0, "last_obs": None, "days_behind": None})
-        fresh = pd.concat([fresh, extra], ignore_index=True) if len(fresh) else extra
-    fresh["failures"] = fresh["org"].map(orgs["runs_failed"]).fillna(0).astype("int64")
-    fresh["last_error"] = fresh["org"].map(orgs["error"])
-    fresh["days_behind"] = pd.array(fresh["days_behind"].tolist(), dtype="Int64")
-    fresh = fresh.sort_values(
-        ["failures", "days_behind", "org"], ascending=[False, False, True], na_position="first"
-    )
-    return fresh[columns].reset_index(drop=True)
+    (failing first, then the stalest).  Counted to today, not to the store's newest day: a
+    store nobody has updated for a year is a year behind."""
+    org_failures = {r[0]: (r[2], r[4]) for r in failed.rows if r[1] == "org"}
+    rows: list[tuple[Any, ...]] = [
+        (org, int(n), last, (today - last).days) for org, n, last in extents
+    ]
+    known = {r[0] for r in rows}
+    rows += [(o, 0, None, None) for o in org_failures if o not in known]  # failed before any row
+    out = [(*r, *org_failures.get(r[0], (0, None))) for r in rows]
+    out.sort(key=lambda r: (-r[4], r[3] is not None, -(r[3] or 0), r[0]))
+    # A frame holds an all-unknown last_error as NaN, a number: the table right-aligns it.
+    numeric = {"models", "days_behind", "failures"} if rows else {"days_behind", "failures"}
+    if all(r[5] is None for r in out):
+        numeric.add("last_error")
+    return Table(FRESHNESS_COLUMNS, out, frozenset(numeric))
+
+
+def vanished(store: Store, cfg: Config, snapshots: Sequence[SnapshotRun]) -> list[tuple[Any, ...]]:
+    """Tracked models missing from the latest live snapshot although earlier ones had them.
+
+    With the ``snapshots`` runs of that day, only models whose org was listed (or that the Hub
+    answered 404 for) count: an org that failed or was not asked has not vanished.
+    """
+    newest, gone = store.live_stragglers()
+    if not gone:
+        return []
+    missing: set[str] = set()
+    day = [r.details for r in snapshots if newest is not None and r.started_at.date() == newest]
+    if day:
+        listed = {o.lower() for d in day for o in d.get("org_counts", {})}
+        missing = {m for d in day for m in d.get("missing_ids", [])}
+        gone = [(m, d) for m, d in gone if m.split("/")[0].lower() in listed or m in missing]
+    if not gone:
+        return []
+    from ram import catalog
+
+    tracked = catalog.tracked_among(store.model_facts([m for m, _ in gone]), cfg)
+    return [
+        (
+            m,
+            "vanished",
+            d,
+            f"last seen live {d}" + ("; the Hub answers 404" if m in missing else ""),
+        )
+        for m, d in gone
+        if m in tracked
+    ]
+
+
+def observation_detail(flag: str, value: int, previous: int) -> str:
+    """The detail of a kept observation flag, as ``ram.metric.quality`` words it."""
+    if flag == RESTATED:
+        return f"{value:,} after {previous:,}"
+    ratio = math.inf if previous == 0 else float(value) / float(previous)
+    return f"30-day count x{ratio:.0f}"
+
+
+def flag_rows(
+    store: Store, cfg: Config, snapshots: Sequence[SnapshotRun], failed: Table
+) -> list[tuple[Any, ...]]:
+    """Every flag: the observations' own (restatements, then spikes), vanished models, repo
+    lookups that failed in the latest snapshot, derivative counts that fell."""
+    rows: list[tuple[Any, ...]] = [
+        (m, flag, day, observation_detail(flag, value, previous))
+        for m, flag, day, value, previous in store.quality_flags()
+    ]
+    rows += vanished(store, cfg, snapshots)
+    latest_run = snapshots[0].run_id if snapshots else None
+    rows += [
+        (r[0], "lookup failed", r[3].date(), r[4])
+        for r in failed.rows
+        if r[1] == "repo" and r[5] == latest_run
+    ]
+    rows += [
+        (
+            m,
+            "derivatives fell",
+            day,
+            f"{relation} count {previous:,} -> {n:,} ({source}): children deleted or "
+            "reclassified, kept as reported",
+        )
+        for m, day, relation, n, source, previous in store.derivative_falls()
+    ]
+    return rows
 
 
 def collect_status(cfg: Config, db: Path, today: dt.date | None = None) -> Status:
@@ -159,49 +237,18 @@ def collect_status(cfg: Config, db: Path, today: dt.date | None = None) -> Statu
     with Store.open(db, read_only=True) as store:
         counts = store.counts()
         latest = store.latest_obs_date()
-        runs = store.runs(10)
+        columns, runs = store.recent_runs(RUN_ROWS)
         snapshots = snapshot_runs(store)
-        obs = store.observations()
-        models = catalog.load_models(store, cfg)
-        fell = derivatives.falls(store.derivative_counts())
-    tracked = set(models.loc[models["tracked"], "model_id"])
-    failed = failures(snapshots)
-    fresh = _freshness(obs, failed, today)
-    latest_run = snapshots[0].run_id if snapshots else None
-    lookups = failed[(failed["kind"] == "repo") & (failed["run_id"] == latest_run)]
-    flags = pd.concat(
-        [
-            observation_flags(obs),
-            vanished(obs, tracked, snapshots),
-            pd.DataFrame(
-                {
-                    "model_id": lookups["target"],
-                    "flag": "lookup failed",
-                    "obs_date": pd.to_datetime(lookups["last_failed"]).dt.normalize(),
-                    "detail": lookups["error"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "model_id": fell["model_id"],
-                    "flag": "derivatives fell",
-                    "obs_date": pd.to_datetime(fell["obs_date"]),
-                    "detail": [
-                        f"{r} count {int(p):,} -> {int(n):,} ({src}): children deleted or "
-                        "reclassified, kept as reported"
-                        for r, p, n, src in zip(
-                            fell["relation"],
-                            fell["previous"],
-                            fell["n"],
-                            fell["source"],
-                            strict=True,
-                        )
-                    ],
-                }
-            ),
-        ],
-        ignore_index=True,
+        failed = failures(snapshots)
+        fresh = freshness(store.org_extents(), failed, today)
+        flags = flag_rows(store, cfg, snapshots, failed)
+    return Status(
+        db,
+        counts,
+        latest,
+        Table(tuple(columns), runs, RUN_NUMERIC),
+        fresh,
+        Table(FLAG_COLUMNS, flags),
+        failed,
+        today,
     )
-    if len(flags):
-        flags["obs_date"] = pd.to_datetime(flags["obs_date"]).dt.date
-    return Status(db, counts, latest, runs, fresh, flags, failed, today)

@@ -51,6 +51,8 @@ def test_migrate_is_idempotent_and_versioned(tmp_path: Path) -> None:
         "baselines",
         "events",
         "derivatives",
+        "quality_flags",
+        "quality_state",
     }
 
 

@@ -109,7 +109,7 @@ def test_a_new_store_has_no_key_on_observations(tmp_path: Path) -> None:
     with Store.open(db):
         pass
     facts = _facts(db)
-    assert facts["version"] == [(str(SCHEMA_VERSION),)] and SCHEMA_VERSION == 3
+    assert facts["version"] == [(str(SCHEMA_VERSION),)] and SCHEMA_VERSION == 4
     assert facts["keys"] == [] and facts["observed_at"] == [("TIMESTAMP_S",)]
 
 
@@ -141,7 +141,8 @@ def test_a_schema1_store_reads_as_it_is_and_upgrades_on_the_first_write(
     strip = lambda rows: [r[:3] + r[4:] for r in rows]  # noqa: E731
     assert strip(after["observations"]) == strip(before["observations"])  # type: ignore[arg-type]
     assert after["models"] == before["models"] and after["baselines"] == before["baselines"]
-    assert db.stat().st_size <= size
+    # The rebuild's free space is given back; schema 4's quality tables take a block or two.
+    assert db.stat().st_size <= size + 2 * 256 * 1024
     assert not db.with_name(db.name + ".compact").exists()
     # And it answers as before.
     again = cli("--db", db, "top", "--day", "30", "--include-thin", "--format", "csv")

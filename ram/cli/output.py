@@ -106,6 +106,11 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return _records(list(frame.columns), frame.itertuples(index=False))
 
 
+def rows_records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """``records`` for plain rows: the same dicts as ``records`` of the same frame."""
+    return _records(columns, rows)
+
+
 def _records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     return [{c: _whole(_plain(v), c) for c, v in zip(columns, row, strict=True)} for row in rows]
 
@@ -262,8 +267,14 @@ def emit_rows(
         # pandas' to_csv writes through the csv module with these same settings.
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
+        moments = _moment_formats(columns, rows)
         writer.writerows(
-            [_csv_cell(_whole(_plain(v), c)) for c, v in zip(columns, row, strict=True)]
+            [
+                v.strftime(moments[c])
+                if c in moments and v is not None
+                else _csv_cell(_whole(_plain(v), c))
+                for c, v in zip(columns, row, strict=True)
+            ]
             for row in rows
         )
     elif fmt == "json":
@@ -272,6 +283,26 @@ def emit_rows(
         _table(columns, rows, numeric, title, caption)
     if fmt != "json":
         emit_notes(notes)
+
+
+def _moment_formats(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, str]:
+    """How pandas' ``to_csv`` writes each column of moments (``datetime``): one format for the
+    whole column, the date alone when every value is a midnight, microseconds when any has
+    them, else to the second."""
+    found: dict[str, list[dt.datetime]] = {}
+    for row in rows:
+        for c, v in zip(columns, row, strict=True):
+            if isinstance(v, dt.datetime):
+                found.setdefault(c, []).append(v)
+    out = {}
+    for c, values in found.items():
+        if all(v.time() == dt.time() for v in values):
+            out[c] = "%Y-%m-%d"
+        elif any(v.microsecond for v in values):
+            out[c] = "%Y-%m-%d %H:%M:%S.%f"
+        else:
+            out[c] = "%Y-%m-%d %H:%M:%S"
+    return out
 
 
 def emit_notes(notes: Sequence[str] | None) -> None:

@@ -376,19 +376,26 @@ def status(fmt: FormatOption = None) -> None:
 
     Example: ram status
     """
-    from ram.cli.output import emit
-    from ram.status import collect_status
+    from ram.cli.output import emit_rows
+    from ram.status import Table, collect_status
 
     st = collect_status(STATE.cfg, STATE.db_path)
     f = fmt_or_default(fmt)
     meta = {"db": st.db, "latest_observation": st.latest_obs, "today_utc": st.today,
             "days_behind": st.days_behind, **st.counts}  # fmt: skip
+
+    def show(table: Table, title: str | None = None, meta: dict | None = None) -> None:
+        emit_rows(table.columns, table.rows, f, numeric=table.numeric, title=title, meta=meta)
+
     if f == "json":
         import json
 
-        from ram.cli.output import records
+        from ram.cli.output import rows_records
 
-        run_rows = records(st.runs)
+        def records(table: Table) -> list[dict]:
+            return rows_records(table.columns, table.rows)
+
+        run_rows = records(st.runs_table)
         for run in run_rows:  # stored as JSON text; a JSON reader wants the object
             text = run.get("details")
             if isinstance(text, str):
@@ -403,16 +410,15 @@ def status(fmt: FormatOption = None) -> None:
             **{k: int(v) for k, v in st.counts.items() if k != "runs"},  # numbers, not text
             "counts": {k: int(v) for k, v in st.counts.items()},  # every table's row count
             "runs": run_rows,  # the recent runs themselves (their count is in counts.runs)
-            "freshness": records(st.freshness),
-            "flags": records(st.flags),
-            "failures": records(st.failures),
+            "freshness": records(st.freshness_table),
+            "flags": records(st.flags_table),
+            "failures": records(st.failures_table),
         }
         print(json.dumps(payload, indent=1, default=str))
         return
     shown = ["started_at", "kind", "source", "status", "models", "observations", "new_models",
              "failed", "requests", "error_summary"]  # fmt: skip
-    runs = st.runs[shown]
-    emit(runs, f, title="Recent runs", meta=meta)
+    show(st.runs_table.select(shown), "Recent runs", meta)
     if st.days_behind is not None and st.days_behind > 1:
         print(
             f"the newest observation is {st.days_behind} days old ({st.latest_obs}; today is "
@@ -420,17 +426,18 @@ def status(fmt: FormatOption = None) -> None:
             file=sys.stderr,
         )
     if f == "table":
-        shown_orgs = len(st.freshness.head(FRESHNESS_ROWS))
+        fresh = st.freshness_table
+        shown_orgs = len(fresh.head(FRESHNESS_ROWS))
         more = (
-            f": {shown_orgs} of {len(st.freshness)}, the stalest (--format csv lists all)"
-            if len(st.freshness) > shown_orgs
+            f": {shown_orgs} of {len(fresh)}, the stalest (--format json lists all)"
+            if len(fresh) > shown_orgs
             else ""
         )
-        emit(st.freshness.head(FRESHNESS_ROWS), f,
-             title=f"Freshness per org (stalest first){more}")  # fmt: skip
-        if len(st.failures):
-            emit(st.failures.head(30), f, title=f"Recent snapshot failures ({len(st.failures)})")
-        emit(st.flags.head(50), f, title=f"Data-quality flags ({len(st.flags)})")
+        show(fresh.head(FRESHNESS_ROWS), f"Freshness per org (stalest first){more}")
+        if len(st.failures_table):
+            failed = st.failures_table
+            show(failed.head(30), f"Recent snapshot failures ({len(failed)})")
+        show(st.flags_table.head(50), f"Data-quality flags ({len(st.flags_table)})")
 
 
 FRESHNESS_ROWS = 20  # orgs a status table shows (the stalest); CSV and JSON carry every org

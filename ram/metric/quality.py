@@ -9,9 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ram.metric import formula
+from ram.store.quality import SPIKE_MIN_DOWNLOADS, SPIKE_RATIO
 
-SPIKE_RATIO = 10.0  # a 30-day count that jumps tenfold from one observation to the next
-SPIKE_MIN_DOWNLOADS = 10_000
+# A spike: a 30-day count that jumps SPIKE_RATIO-fold from one observation to the next, of at
+# least SPIKE_MIN_DOWNLOADS.  The store keeps these flags as it is written, in SQL
+# (``ram.store.quality``); tests/test_store_quality.py checks the two against each other.
 FLAG_COLUMNS = ["model_id", "flag", "obs_date", "detail"]
 
 

@@ -31,7 +31,7 @@ from ram import catalog
 from ram.config import Config
 from ram.dates import now_utc
 from ram.errors import BadPanel, EmptyStore, HubError, RamError
-from ram.pipeline.refresh import refresh_top_cache
+from ram.pipeline.refresh import refresh_top_cache, settle_quality
 from ram.store.database import RunRecord, Store
 
 DRY_RUN_COLUMNS = ["file", "date", "rows_in_file", "rows_kept", "models", "discovered", "error"]
@@ -308,6 +308,7 @@ def backfill(
             progress(Step(step, file, i, total, run))
         started = now_utc()
     if any(r.status == "ok" for r in runs):
+        settle_quality(db, cfg.storage.lock_wait_seconds)
         refresh_top_cache(cfg, db)
     return runs
 

@@ -29,7 +29,7 @@ from collectors.archive import ArchiveFile, qualify
 from ram.config import Config
 from ram.errors import BadInput, BadPanel, HubError, RamError
 from ram.pipeline import backfill as bf
-from ram.pipeline.refresh import refresh_top_cache
+from ram.pipeline.refresh import refresh_top_cache, settle_quality
 from ram.store.database import RunRecord, Store
 
 DRY_RUN_COLUMNS = ["date", "commit", "landed", "file_bytes"]
@@ -121,6 +121,7 @@ def backfill_hub(
             out.stopped = str(exc)
             out.left = len(todo) - len(out.runs)
     if any(r.status == "ok" for r in out.runs):
+        settle_quality(db, cfg.storage.lock_wait_seconds)
         refresh_top_cache(cfg, db)
     return out
 

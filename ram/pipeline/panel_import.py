@@ -57,5 +57,6 @@ def import_panel(
             resolved["via"] = prior_via.fillna(resolved["via"])
         run.finished_at = now_utc()
         store.save(run, resolved.drop(columns=["downloads_30d_max"]), obs)
+        store.settle_quality()  # days before the models' last ones: their flags from scratch
     refresh_top_cache(cfg, db)
     return run

@@ -1,4 +1,5 @@
-"""The one place the top cache is refreshed: after a pipeline write lands in the store."""
+"""What is refreshed after a pipeline's writes land: the data-quality flags of models a write
+did not simply append to, and the top cache."""
 
 from __future__ import annotations
 
@@ -6,6 +7,19 @@ from pathlib import Path
 
 from ram import api, score_cache
 from ram.config import Config
+from ram.errors import RamError
+from ram.store.database import Store
+
+
+def settle_quality(db: Path, wait: float | None = None) -> int:
+    """Recompute the flags of the models the run's writes left dirty (``ram.store.quality``),
+    once for a run of many days; how many.  Best effort, as the top cache: until it runs,
+    readers compute those flags themselves, and the next write settles them."""
+    try:
+        with Store.open(db, wait=wait) as store:
+            return store.settle_quality()
+    except RamError:
+        return 0
 
 
 def refresh_top_cache(cfg: Config, db: Path) -> bool:

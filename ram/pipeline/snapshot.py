@@ -398,6 +398,7 @@ def save_snapshot(
             store.record_run(run)
         else:
             store.save(run, models, observations, renames=dict(renames), derivatives=derivatives)
+            store.settle_quality()  # a same-day re-run or a rename: those models' flags
     return run
 
 

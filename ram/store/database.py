@@ -16,19 +16,23 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from ram import duck
 from ram.dates import now_utc
+from ram.store import quality
+
+if TYPE_CHECKING:
+    import pandas as pd
 from ram.errors import EmptyStore, StoreError, UnknownBaseline
 
 # 2: observations without the primary key on (model_id, obs_date, source), which took 9x the
 # data; the write path keeps that triple unique (Store._upsert_observations).
 # 3: the events ledger (``ram publish``) and derivative counts (fine-tunes, adapters, ...).
-SCHEMA_VERSION = 3
+# 4: data-quality flags kept as the observations are written (``ram.store.quality``).
+SCHEMA_VERSION = 4
 LOCK_WAIT_SECONDS = 60.0
 # What this process has committed, in order, for a message after an interrupt.
 WRITTEN: list[str] = []
@@ -110,10 +114,11 @@ _SCHEMA = [
         method VARCHAR NOT NULL, top_n INTEGER NOT NULL, scheme VARCHAR NOT NULL,
         as_of DATE NOT NULL, value DOUBLE NOT NULL, n_models INTEGER NOT NULL,
         created_at TIMESTAMP NOT NULL, PRIMARY KEY (version, size_class, day))""",
+    *quality.SCHEMA,
 ]
 
 # Live snapshots beat imported panels, which beat archive rows of the same day.
-_SOURCE_RANK = "CASE WHEN source = 'hub' THEN 0 WHEN source LIKE 'archive:%' THEN 2 ELSE 1 END"
+_SOURCE_RANK = quality.SOURCE_RANK
 
 
 @dataclass
@@ -261,6 +266,8 @@ class Store:
             if row is not None and self._version(row[0]) < 2:
                 self._drop_observation_key()
                 rebuilt = True
+            if row is not None and self._version(row[0]) < 4:
+                quality.rebuild(self.con)
             self._check_columns()
             self.con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
@@ -346,6 +353,8 @@ class Store:
             expected = {**expected, "observations": old}
         if version < 3:  # these came with schema 3 (the first write creates them)
             expected = {k: v for k, v in expected.items() if k not in ("events", "derivatives")}
+        if version < 4:
+            expected = {k: v for k, v in expected.items() if k not in quality.TABLES}
         for table, want in expected.items():
             have = found.get(table)
             if have == want:
@@ -410,6 +419,12 @@ class Store:
         WRITTEN.append(f"run {run.run_id} ({run.kind}, {run.observations:,} observations)")
         return run
 
+    def settle_quality(self) -> int:
+        """Recompute the data-quality flags of models a write did not simply append to (see
+        ``ram.store.quality``); pipelines call it once their writes are done.  How many."""
+        with self.transaction():
+            return quality.settle(self.con)
+
     def record_run(self, run: RunRecord) -> None:
         """Record a run that wrote nothing (for example one that failed before saving)."""
         with self.transaction():
@@ -465,6 +480,7 @@ class Store:
             self.con.unregister("_new_obs")
         try:
             self._replace_rows("_batch")
+            quality.update(self.con, "_batch")
             row = self.con.execute("SELECT count(*) FROM _batch").fetchone()
         finally:
             self.con.execute("DROP TABLE IF EXISTS _batch")
@@ -482,6 +498,8 @@ class Store:
         self.con.execute(f"INSERT INTO observations SELECT * FROM {batch}")
 
     def _upsert_derivatives(self, rows: pd.DataFrame, run_id: str) -> int:
+        import pandas as pd
+
         frame = pd.DataFrame(
             {
                 "model_id": rows["model_id"].astype(str),
@@ -513,6 +531,8 @@ class Store:
     def derivative_counts(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Stored derivative counts (all, or of ``model_ids``), by model, day, relation and
         source; empty on a store older than schema 3."""
+        import pandas as pd
+
         if not self._has_table("derivatives"):
             return pd.DataFrame(columns=["model_id", "obs_date", "relation", "n", "source"])
         query = "SELECT model_id, obs_date, relation, n, source FROM derivatives"
@@ -560,6 +580,7 @@ class Store:
                 self._replace_rows("_renamed")
             finally:
                 self.con.execute("DROP TABLE IF EXISTS _renamed")
+            quality.mark_dirty(self.con, [old, new])
             # derivative counts move too; the new id's own rows of the same key win
             self.con.execute(
                 """DELETE FROM derivatives d WHERE d.model_id = ? AND EXISTS (
@@ -585,6 +606,8 @@ class Store:
         as_of: dt.date,
     ) -> int:
         """Freeze a baseline under a version name, replacing an earlier one of that name."""
+        import pandas as pd
+
         frame = pd.DataFrame(
             {
                 "version": version,
@@ -616,6 +639,8 @@ class Store:
 
     def observations(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per model and day: live beats panel beats archive, then the latest counts."""
+        import pandas as pd
+
         where, params = "", list[object]()
         if model_ids is not None:
             self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
@@ -756,6 +781,72 @@ class Store:
                 out[table] = int(row[0]) if row else 0
         return out
 
+    # -- what ``ram status`` reads: aggregates and stored flags, no pandas -------------------
+
+    def _rows(self, query: str, params: Sequence[object] = ()) -> tuple[list[str], list[tuple]]:
+        """A query's column names and rows as plain Python values."""
+        cur = self.con.execute(query, list(params))
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def recent_runs(self, limit: int) -> tuple[list[str], list[tuple]]:
+        """``runs`` as plain rows: the newest ``limit`` runs, newest first, with the columns."""
+        return self._rows("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
+
+    def org_extents(self) -> list[tuple[str, int, dt.date]]:
+        """Per org (the id before its first ``/``): models observed and the last day of any."""
+        if self._has_table("quality_state"):
+            return quality.extents(self.con)
+        return self.con.execute(
+            """SELECT split_part(model_id, '/', 1) AS org, count(DISTINCT model_id),
+                   max(obs_date)
+            FROM observations GROUP BY org"""
+        ).fetchall()
+
+    def live_stragglers(self) -> tuple[dt.date | None, list[tuple[str, dt.date]]]:
+        """The newest day of a live (``hub``) observation, and every model whose last live
+        observation is older, by id."""
+        row = self.con.execute("SELECT max(obs_date) FROM observations WHERE source = 'hub'")
+        newest = row.fetchone()
+        day = newest[0] if newest else None
+        if day is None:
+            return None, []
+        rows = self.con.execute(
+            """SELECT model_id, max(obs_date) AS last FROM observations WHERE source = 'hub'
+            GROUP BY model_id HAVING last < ? ORDER BY model_id""",
+            [day],
+        ).fetchall()
+        return day, [(str(m), d) for m, d in rows]
+
+    def model_facts(self, model_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The stored rows of ``model_ids`` with their largest 30-day count
+        (``downloads_30d_max``), as ``ram.catalog.track_decision`` reads them."""
+        columns, rows = self._rows(
+            """SELECT m.*, (SELECT max(o.downloads_30d) FROM observations o
+                           WHERE o.model_id = m.model_id) AS downloads_30d_max
+            FROM models m WHERE list_contains(?, m.model_id) ORDER BY m.model_id""",
+            [list(model_ids)],
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def quality_flags(self) -> list[tuple[str, str, dt.date, int, int]]:
+        """Every observation flag as ``(model_id, flag, obs_date, value, previous)``
+        (``ram.store.quality``): restatements, then spikes, each by model and day."""
+        return quality.flags(self.con, maintained=self._has_table("quality_state"))
+
+    def derivative_falls(self) -> list[tuple[str, dt.date, str, int, str, int]]:
+        """Derivative counts below the previous one of the same model, relation and source, as
+        ``(model_id, obs_date, relation, n, source, previous)`` by model, relation, source, day
+        (what ``ram.derivatives.falls`` lists)."""
+        if not self._has_table("derivatives"):
+            return []
+        return self.con.execute(
+            """SELECT model_id, obs_date, relation, n, source, previous FROM (
+                SELECT *, lag(n) OVER (PARTITION BY model_id, relation, source
+                                       ORDER BY obs_date) AS previous
+                FROM derivatives)
+            WHERE n < previous ORDER BY model_id, relation, source, obs_date"""
+        ).fetchall()
+
     # -- the events ledger (ram publish) ----------------------------------------------------
 
     def record_events(self, events: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
@@ -780,6 +871,8 @@ class Store:
 
     def events(self, event_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Ledger rows (all, or those of ``event_ids``); empty on a store older than schema 3."""
+        import pandas as pd
+
         if not self._has_table("events"):
             return pd.DataFrame(columns=EVENT_LEDGER_COLUMNS)
         query = "SELECT * FROM events"
@@ -810,6 +903,8 @@ class Store:
 
     def frozen_baseline(self, version: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         """A frozen baseline's rows (``size_class, day, baseline, n_models``) and its settings."""
+        import pandas as pd
+
         rows = self.con.execute(
             """SELECT size_class, day, value AS baseline, n_models, method, top_n, scheme, as_of
             FROM baselines WHERE version = ? ORDER BY size_class, day""",
@@ -908,6 +1003,8 @@ def _naive_utc(ts: dt.datetime) -> dt.datetime:
 
 def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Columns in table order; absent ones are NULL (unknown), never 0."""
+    import pandas as pd
+
     out = pd.DataFrame(index=frame.index)
     for name, sql_type in columns.items():
         if name in frame.columns:
