@@ -638,7 +638,10 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
 
     def observations(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """One row per model and day: live beats panel beats archive, then the latest counts."""
+        """One row per model and day: live beats panel beats archive, then the latest counts.
+
+        Read through Arrow (``duck.frame``: ``.df()``'s dtypes, without a Python object per
+        string)."""
         import pandas as pd
 
         where, params = "", list[object]()
@@ -646,7 +649,8 @@ class Store:
             self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
             where = "WHERE model_id IN (SELECT model_id FROM _want)"
         try:
-            return self.con.execute(
+            return duck.frame(
+                self.con,
                 f"""SELECT model_id, obs_date, observed_at::TIMESTAMP AS observed_at,
                        downloads_all_time, downloads_30d,
                        likes, source
@@ -655,7 +659,7 @@ class Store:
                         ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1
                 ORDER BY model_id, obs_date""",
                 params,
-            ).df()
+            )
         finally:
             if model_ids is not None:
                 self.con.unregister("_want")
