@@ -125,8 +125,10 @@ def test_store_size_measurement_writes_through_the_store_and_compares_the_key() 
     assert len(set(ids)) == 2_500 and all("/" in i for i in ids)
     row = measure_store(300, n_days=120, grow=5)
     assert row["observations"] > 10_000 and row["grow_rows"] == 5 * 300
-    # Even at this size the schema-1 key costs more than the rows themselves.
-    assert row["key_ratio"] > 1.5
+    # Even at this size the schema-1 key costs more than the rows themselves (the store also
+    # holds schema 4's quality tables, a few fixed blocks that weigh at 36,000 rows; at 1.3M
+    # rows the ratio is 6.8x).
+    assert row["key_ratio"] > 1.15
     assert 0 <= row["file_growth"] < 1 and row["data_growth"] > 0
 
 

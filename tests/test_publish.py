@@ -25,7 +25,7 @@ import yaml
 from ram.config import load_config
 from ram.publish import paths
 from ram.publish.site import publish
-from ram.store.database import Store
+from ram.store.database import SCHEMA_VERSION, Store
 from tests.conftest import CliRunner
 from tests.site_fixtures import HOSTILE, site_config
 
@@ -535,7 +535,7 @@ def test_a_schema_2_store_reads_without_a_ledger_and_gains_one_on_write(
     with Store.open(sample_db) as store:
         assert store.events().empty
         version = store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert version.fetchone() == ("3",)
+        assert version.fetchone() == (str(SCHEMA_VERSION),)
 
 
 # -- the schedule ----------------------------------------------------------------------------
