@@ -33,8 +33,7 @@ from huggingface_hub.errors import (
     HfHubHTTPError,
     RepositoryNotFoundError,
 )
-from huggingface_hub.utils import _http as hf_http
-from huggingface_hub.utils import parse_ratelimit_headers, set_client_factory
+from huggingface_hub.utils import get_session, parse_ratelimit_headers
 
 from collectors.hub_records import HubModel, parse_model
 from collectors.hub_redact import redact_result
@@ -187,7 +186,6 @@ def _observed_now() -> datetime:
 
 
 _INSTALL_LOCK = threading.Lock()
-_hooked_factory: Callable[[], httpx2.Client] | None = None
 
 
 def _on_request(request: httpx2.Request) -> None:
@@ -203,24 +201,21 @@ def _on_response(response: httpx2.Response) -> None:
 
 
 def _install_hooks() -> None:
-    """Wrap huggingface_hub's client factory so every request (retries too) meets our hooks."""
-    global _hooked_factory
+    """Add this module's hooks to huggingface_hub's shared client, once per client, through its
+    public ``get_session``: whatever factory made the client (the default, or a user's
+    ``set_client_factory`` with a proxy or certificates) keeps its own hooks and settings, and
+    no private module is read.  Called when a run starts and before each org listing and
+    lookup: a client huggingface_hub makes anew (``close_session`` after an SSL error) gets
+    them at the next one."""
     with _INSTALL_LOCK:
-        current = getattr(hf_http, "_GLOBAL_CLIENT_FACTORY", hf_http.default_client_factory)
-        if current is _hooked_factory:
+        client = get_session()
+        hooks = client.event_hooks
+        if _on_request in hooks.get("request", []):
             return
-
-        def factory() -> httpx2.Client:
-            client = current()
-            hooks = client.event_hooks
-            client.event_hooks = {
-                "request": [*hooks.get("request", []), _on_request],
-                "response": [*hooks.get("response", []), _on_response],
-            }
-            return client
-
-        set_client_factory(factory)
-        _hooked_factory = factory
+        client.event_hooks = {
+            "request": [*hooks.get("request", []), _on_request],
+            "response": [*hooks.get("response", []), _on_response],
+        }
 
 
 def _server_wait(response: httpx2.Response) -> float | None:
@@ -495,6 +490,12 @@ def _look_up(
 
 
 def _in_context(fn: Callable[[HfApi, str], _T]) -> Callable[[HfApi, str], _T]:
-    """Run ``fn`` in a copy of this thread's context, so pool workers see the current run."""
+    """Run ``fn`` in a copy of this thread's context, so pool workers see the current run (with
+    the hooks on the client it will use)."""
     context = contextvars.copy_context()
-    return lambda api, name: context.run(fn, api, name)
+
+    def hooked(api: HfApi, name: str) -> _T:
+        _install_hooks()
+        return fn(api, name)
+
+    return lambda api, name: context.run(hooked, api, name)

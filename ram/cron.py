@@ -36,9 +36,20 @@ class CronLine:
     months: frozenset[int]
     weekdays: frozenset[int]
     weekday_text: str
+    day_text: str = "*"
+
+    @property
+    def either_day(self) -> bool:
+        """Crontab's day rule: when both the day and the weekday field are restricted (neither
+        starts with ``*``), the line fires on a day that matches *either* (``0 6 1 * mon``: the
+        1st of each month and every Monday); otherwise on days that match both."""
+        return not self.day_text.startswith("*") and not self.weekday_text.startswith("*")
 
     def fires(self) -> bool:
-        """False for a line no date matches, such as ``0 0 31 2 *`` (there is no 31 February)."""
+        """False for a line no date matches, such as ``0 0 31 2 *`` (there is no 31 February);
+        a restricted weekday makes any such line fire (the days match either)."""
+        if self.either_day:
+            return True
         longest = {m: 29 if m == 2 else calendar.monthrange(2001, m)[1] for m in self.months}
         return any(d <= longest[m] for m in self.months for d in self.days)
 
@@ -94,6 +105,7 @@ def parse_crontab(text: str) -> CronLine:
         months=frozenset(sets[3]),
         weekdays=frozenset(d % 7 for d in sets[4]),
         weekday_text=fields[4],
+        day_text=fields[2],
     )
     if not line.fires():
         raise ValueError(f"{text!r} never fires (no month has that day); e.g. {EXAMPLE}")

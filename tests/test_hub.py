@@ -7,6 +7,8 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
@@ -15,6 +17,8 @@ from collectors import hub as collector
 from collectors.hub import EXPAND, FetchResult, HubModel, fetch_org, fetch_snapshot
 from tests.fakehub import FakeHub, hub_id_for
 from tests.fakehub_data import populate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CANARY = "hf_CANARYtoken123"
 CREATED = "2025-03-04T05:06:07.000Z"
@@ -494,3 +498,59 @@ def test_listed_repos_get_their_base_model_and_relation_from_tags(hub: FakeHub) 
     (gguf,) = result.models
     assert gguf.base_models == (("quantized", "C/c-7B"), (None, "C/other"))
     assert all("baseModels" not in query for _, query in hub.log)
+
+
+def test_a_users_client_factory_keeps_its_hooks_and_the_run_still_counts(hub: FakeHub) -> None:
+    """Issue 14: the collector read huggingface_hub's private factory (``utils._http``) to wrap
+    it.  It now adds its hooks to the shared client through the public ``get_session``, so a
+    client a user configured with ``set_client_factory`` (a proxy, certificates, a hook of their
+    own) is the one used, with the budget and the counts still applied; and a client made anew
+    after ``close_session`` gets the hooks again."""
+    import httpx2
+    from huggingface_hub import close_session, set_client_factory
+
+    seen: list[str] = []
+
+    def factory() -> httpx2.Client:
+        return httpx2.Client(
+            event_hooks={"request": [lambda request: seen.append(request.url.path)]},
+            follow_redirects=True,
+            timeout=None,
+        )
+
+    set_client_factory(factory)
+    try:
+        result = snapshot(hub, ["A", "B"], ["Other/y"], max_workers=1)
+        assert result.requests == hub.requests == len(seen) > 0
+        close_session()  # the next client comes from the factory again, without our hooks
+        before = hub.requests
+        again = snapshot(hub, ["A"], max_workers=1, request_budget=1)
+        assert again.requests == hub.requests - before == 1  # counted, and held to its budget
+    finally:
+        set_client_factory(_default_factory())
+
+
+def _default_factory() -> Any:
+    """huggingface_hub's default client factory, to restore after the test (tests may read
+    private modules; the collector does not)."""
+    from huggingface_hub.utils import _http
+
+    return _http.default_client_factory
+
+
+def test_the_collectors_use_only_huggingface_hubs_public_api() -> None:
+    import ast
+
+    private = []
+    for path in sorted((ROOT / "collectors").glob("*.py")) + sorted((ROOT / "ram").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "huggingface_hub" and any(p.startswith("_") for p in parts[1:]):
+                    private.append(f"{path.relative_to(ROOT)}: {name}")
+    assert private == []

@@ -399,3 +399,43 @@ def test_a_failed_publish_is_logged_and_the_snapshot_still_counts(
     assert second.endswith(" ERROR after the snapshot: " + f"{tmp_path / 'site'} exists and is "
                            "not a folder; pass a folder to publish into")  # fmt: skip
     assert query(db, "SELECT kind, status FROM runs") == [("snapshot", "ok")]
+
+
+def _fires(cron: str, start: dt.datetime, n: int, tz: str = "UTC") -> list[dt.datetime]:
+    trigger = scheduler.crontab_trigger(cron, tz)
+    out: list[dt.datetime] = []
+    now = start
+    for _ in range(n):
+        fire = trigger.get_next_fire_time(None, now)
+        assert fire is not None
+        out.append(fire)
+        now = fire.astimezone(UTC) + dt.timedelta(minutes=1)
+    return out
+
+
+def test_a_restricted_day_and_weekday_fire_on_either_as_crontab_does() -> None:
+    """Issue 14: ``0 6 1 * mon`` is 'the 1st and every Monday' in crontab; APScheduler's own
+    CronTrigger fired only on Mondays that are the 1st (next: 2027-02-01)."""
+    days = [f.date() for f in _fires("0 6 1 * mon", dt.datetime(2026, 12, 3, tzinfo=UTC), 5)]
+    assert days == [dt.date(2026, 12, d) for d in (7, 14, 21, 28)] + [dt.date(2027, 1, 1)]
+    # A field starting with * is unrestricted: then both must match (Vixie cron's rule).
+    odd_mondays = _fires("0 6 */2 * mon", dt.datetime(2026, 12, 3, tzinfo=UTC), 3)
+    assert [f.date() for f in odd_mondays] == [dt.date(2026, 12, 7), dt.date(2026, 12, 21),
+                                               dt.date(2027, 1, 11)]  # fmt: skip
+    # A line whose day never comes still fires on its weekdays.
+    assert _fires("0 0 31 2 mon", dt.datetime(2026, 12, 3, tzinfo=UTC), 1)[0].date() == dt.date(
+        2027, 2, 1
+    )
+    daily = scheduler.crontab_trigger("0 6 1 * mon", "UTC")
+    assert scheduler.previous_fire_time(daily, dt.datetime(2026, 12, 3, tzinfo=UTC)) == (
+        dt.datetime(2026, 12, 1, 6, tzinfo=UTC)
+    )
+
+
+def test_a_zoned_daily_cron_fires_once_on_the_spring_forward_day() -> None:
+    fires = _fires("0 8 * * *", dt.datetime(2027, 3, 27, 12, tzinfo=UTC), 3, "Europe/Berlin")
+    assert [f.astimezone(UTC) for f in fires] == [
+        dt.datetime(2027, 3, 28, 6, tzinfo=UTC),  # 08:00 CEST
+        dt.datetime(2027, 3, 29, 6, tzinfo=UTC),
+        dt.datetime(2027, 3, 30, 6, tzinfo=UTC),
+    ]

@@ -25,6 +25,7 @@ import filelock
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from ram.config import Config
@@ -45,8 +46,16 @@ def lock_path(db: Path) -> Path:
     return Path(f"{db}.schedule.lock")
 
 
-def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> CronTrigger:
-    """A ``CronTrigger`` for a standard 5-field crontab line in ``timezone``."""
+def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> BaseTrigger:
+    """A trigger for a standard 5-field crontab line in ``timezone``: APScheduler's
+    ``CronTrigger`` with crontab's weekday numbers (0 and 7 are Sunday; APScheduler counts from
+    Monday) and crontab's day rule (both day and weekday restricted: either matches, as an
+    ``OrTrigger`` of the two; APScheduler alone requires both).
+
+    croniter (6.0) was tried as the alternative and not taken: with ``zoneinfo`` zones it fires
+    ``0 8 * * *`` in Europe/Berlin at 07:00 and again at 08:00 on the spring-forward day, where
+    ``CronTrigger`` fires once at 08:00 (tests/test_scheduler.py pins it), and it would add
+    pytz and python-dateutil for what APScheduler, already the scheduler, does."""
     try:
         tz = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -57,13 +66,15 @@ def crontab_trigger(expr: str, timezone: str, origin: str = "--cron") -> CronTri
     try:
         line = parse_crontab(expr)
         minute, hour, day, month, _ = expr.split()
+        weekdays = line.apscheduler_weekdays()
+        if line.either_day:
+            return OrTrigger([
+                CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=tz),
+                CronTrigger(minute=minute, hour=hour, month=month, day_of_week=weekdays,
+                            timezone=tz),
+            ])  # fmt: skip
         return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=line.apscheduler_weekdays(),
-            timezone=tz,
+            minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays, timezone=tz
         )
     except ValueError as exc:
         raise BadInput(f"{origin} {expr!r} is not a valid cron line: {exc}") from None
