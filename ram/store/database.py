@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 import random
 import time
@@ -345,7 +344,7 @@ class Store:
         found: dict[str, list[tuple[str, str]]] = {}
         for table, column, typ in rows:
             found.setdefault(table, []).append((column, typ))
-        expected = _expected_columns()
+        expected = _expected_columns(self.con)
         if version < 2:
             old = [
                 (c, "TIMESTAMP" if c == "observed_at" else t) for c, t in expected["observations"]
@@ -936,23 +935,41 @@ _ALTERED = (
 )
 
 
-@functools.cache
-def _expected_columns() -> dict[str, list[tuple[str, str]]]:
-    """Columns and types of every table as this version creates them, read back from DuckDB."""
-    con = duck.memory()
+_EXPECTED: dict[str, list[tuple[str, str]]] = {}
+
+
+def _expected_columns(
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, list[tuple[str, str]]]:
+    """Columns and types of every table as this version creates them, read back from DuckDB
+    (once per process): the schema is created as temp tables ``_expect_<name>`` on ``con``
+    (a read-only connection may create those) and dropped again, which costs a fraction of a
+    fresh in-memory database."""
+    if _EXPECTED:
+        return _EXPECTED
+    own = con is None
+    con = duck.memory() if con is None else con
+    names = []
     try:
         for stmt in _SCHEMA:
-            con.execute(stmt)
+            head, rest = stmt.split("(", 1)
+            name = head.split()[-1]
+            names.append(name)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _expect_{name} ({rest}")
         rows = con.execute(
             "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal "
+            "WHERE database_name = 'temp' AND table_name LIKE '\\_expect\\_%' ESCAPE '\\' "
             "ORDER BY table_name, column_index"
         ).fetchall()
     finally:
-        con.close()
+        for name in names:
+            con.execute(f"DROP TABLE IF EXISTS temp._expect_{name}")
+        if own:
+            con.close()
     out: dict[str, list[tuple[str, str]]] = {}
     for table, column, typ in rows:
-        out.setdefault(table, []).append((column, typ))
+        out.setdefault(table.removeprefix("_expect_"), []).append((column, typ))
+    _EXPECTED.update(out)
     return out
 
 
