@@ -112,7 +112,9 @@ def _baselines_at(
     pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
     cut = known.as_of(pool, f_day, max(horizons) + 1)
     out = {}
-    for label, base, _ in baseline_arrays(cut, models, params.method, params.top_n):
+    # the cut curves are rows ``pool`` of the known ones: their classes are known already
+    aligned = (known.cls[pool], known.pool[pool])
+    for label, base, _ in baseline_arrays(cut, models, params.method, params.top_n, aligned):
         for h in horizons:  # base[i] is day i + 1
             if not np.isnan(base[h - 1]):
                 out[(str(label), int(h))] = float(base[h - 1])

@@ -142,12 +142,17 @@ def _median(curves: Curves, rows: np.ndarray, top_n: int) -> tuple[np.ndarray, n
 
 
 def baseline_arrays(
-    curves: Curves, models: pd.DataFrame, method: str, top_n: int
+    curves: Curves,
+    models: pd.DataFrame,
+    method: str,
+    top_n: int,
+    aligned: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(class, baseline, n_models) on days 1..max_day for each class with pool members: the
-    baselines of RAM_SPEC §3 as arrays (``compute_baselines`` frames them)."""
+    baselines of RAM_SPEC §3 as arrays (``compute_baselines`` frames them).  ``aligned``: the
+    class and pool flag of each curve row when the caller has them (``align``'s first two)."""
     RamParams(method=method, top_n=top_n)
-    cls, pool, _ = align(curves, models)
+    cls, pool = aligned if aligned is not None else align(curves, models)[:2]
     for label in sorted(set(cls[pool & (cls != UNKNOWN)])):
         rows = np.nonzero(pool & (cls == label))[0]
         if method == "cutoff":
