@@ -151,3 +151,20 @@ def test_whole_hub_partitions_are_small_and_read_back_whole() -> None:
     # plus the keys that only later days have (none of them a multiple of 1,500 here)
     assert row["tracked_rows"] == 3 * 20
     assert 0 < row["bytes_per_row"] < 16 and row["write_seconds_per_partition"] > 0
+
+
+@pytest.mark.slow
+def test_commands_benchmark_times_every_command_and_its_sql_peer_agrees() -> None:
+    """benchmarks/commands.py at a small size: the SQL peer's leaderboard equals ram top's
+    (the run exits otherwise), every command is timed with a peak RSS of its own process."""
+    from benchmarks.commands import bench
+
+    result = bench(150, runs=1, before=None)
+    assert result["peer_agreement"]["rows"] > 0
+    assert result["peer_agreement"]["max_rel_diff"] <= 1e-9
+    names = [r["command"] for r in result["rows"]]
+    assert "ram status" in names and "SQL peer: top --day 30" in names and len(names) == 9
+    floor = next(r for r in result["rows"] if r["command"].startswith("import duckdb"))
+    # Each process reports its own peak, not the benchmark's (which holds pandas and a panel).
+    assert 10 < floor["peak_rss_mb"] < 120
+    assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in result["rows"])
