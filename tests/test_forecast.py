@@ -13,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ram.metric.curves import build_curves, day_of
-from ram.metric.forecast import BACKTEST_COLUMNS, FORECAST_COLUMNS, Known, forecast
+from ram.metric.forecast import (
+    BACKTEST_COLUMNS,
+    FORECAST_COLUMNS,
+    SWEEP_MIN_DATES,
+    Known,
+    _baselines_at,
+    _Knowledge,
+    forecast,
+)
 from ram.metric.formula import RamParams, compute_baselines
 from tests.conftest import CliRunner
 
@@ -123,6 +131,30 @@ def test_curves_known_on_a_date_are_the_curves_built_from_data_up_to_it(
     want = build_curves(early, models, as_of=cut, max_day=200)
     np.testing.assert_array_equal(got.values, want.values)
     np.testing.assert_array_equal(got.last_value, want.last_value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=panels(), top_n=st.integers(1, 3), step=st.integers(1, 9))
+def test_the_backtests_sweep_knows_what_each_dates_cut_curves_know(
+    data: tuple[pd.DataFrame, pd.DataFrame, dt.date], top_n: int, step: int
+) -> None:
+    """A backtest asks hundreds of dates: one sweep gives every date's baselines and columns,
+    equal float for float to the formula on that date's cut curves (``Known.as_of``)."""
+    models, obs, _ = data
+    known = Known.of(build_curves(obs, models, max_day=200), models)
+    pool = np.flatnonzero(known.pool)
+    first = int(np.nanmin(known.release))
+    dates = np.arange(first - 3, first + 260, step, dtype=np.int64)
+    horizons = [1, 7, 30, 31, 90, 200]
+    params = RamParams(top_n=top_n, max_day=200, milestones=(30,))
+    then = _Knowledge(known, pool, dates, horizons, params, models)
+    assert len(dates) < SWEEP_MIN_DATES or then._swept is not None  # the sweep is what is tested
+    for f_day in dates:
+        assert then.baselines(int(f_day)) == _baselines_at(known, int(f_day), horizons, params,
+                                                            models)  # fmt: skip
+        cut = known.as_of(pool, int(f_day), 201).values
+        for day in (1, 30, 200):
+            np.testing.assert_array_equal(then.column(int(f_day), day), cut[:, day])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

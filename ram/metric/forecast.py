@@ -121,6 +121,122 @@ def _baselines_at(
     return out
 
 
+def _known_from(known: Known, rows: np.ndarray, width: int) -> np.ndarray:
+    """Per row and day ``0..width-1``: the first calendar day (since the epoch) on which that
+    day's curve value was known, that is the release day plus the row's first point day at or
+    after it (``Known.as_of`` keeps day ``d`` exactly when such a point is dated by then); inf
+    when never (no later point, or the release is unknown)."""
+    w = known.width
+    keys = known.point_key
+    probe = rows.astype(np.int64)[:, None] * w + np.arange(width, dtype=np.int64)[None, :]
+    at = np.searchsorted(keys, probe, side="left")
+    key = keys[np.minimum(at, len(keys) - 1)] if len(keys) else np.zeros_like(probe)
+    found = (at < len(keys)) & (key // w == rows.astype(np.int64)[:, None])
+    day = np.where(found, (key % w).astype(np.float64), np.inf)
+    out = known.release[rows][:, None] + day
+    out[np.isnan(out)] = np.inf
+    return out
+
+
+def _cutoff_sweep(
+    values: np.ndarray, since: np.ndarray, f_days: np.ndarray, top_n: int
+) -> np.ndarray:
+    """The raw top-``top_n`` cutoff (RAM_SPEC §3) of one class's pool on each date of
+    ``f_days`` (ascending) and day: the ``top_n``-th largest value among the curves whose value
+    on that day was known by that date (``since``, ``_known_from``); NaN when fewer are.
+
+    Equal, float for float, to ``formula``'s cutoff of the curves cut at each date (it selects
+    values, it computes none), in one pass over the pool instead of one per date: sorted by the
+    date each value became known, a running top-``top_n`` per day gives the cutoff after every
+    arrival, and each date reads the one after its last arrival."""
+    n, m = values.shape
+    defined = ~np.isnan(values) & np.isfinite(since)
+    when = np.where(defined, since, np.inf)
+    order = np.argsort(when, axis=0, kind="stable")
+    when = np.take_along_axis(when, order, axis=0)
+    vals = np.take_along_axis(np.where(defined, values, -np.inf), order, axis=0)
+    kth = np.full((n, m), np.nan)
+    best = np.full((top_n, m), -np.inf)  # the top_n largest so far of each day
+    cols = np.arange(m)
+    for j in range(n):
+        low = best.argmin(axis=0)
+        new = vals[j]
+        up = new > best[low, cols]
+        best[low[up], cols[up]] = new[up]
+        if j + 1 >= top_n:
+            kth[j] = best.min(axis=0)
+    out = np.full((len(f_days), m), np.nan)
+    for d in range(m):
+        seen = np.searchsorted(when[:, d], f_days, side="right")  # values known by each date
+        ok = seen >= top_n
+        out[ok, d] = kth[seen[ok] - 1, d]
+    return out
+
+
+SWEEP_MIN_DATES = 8  # fewer forecast dates: the formula on each date's cut curves is cheaper
+
+
+class _Knowledge:
+    """What was known of the pool's curves on each forecast date: the curve values of any day
+    (``column``) and every class's baselines at the horizons (``baselines``).
+
+    ``Known.as_of`` answers one date by copying and masking the pool's curves, then the formula
+    recomputes the baselines; a backtest asks hundreds of dates.  Here each pool value carries
+    the date it became known (``_known_from``), so a column of any date is one comparison, and
+    under ``cutoff`` the baselines of every date come from one sweep (``_cutoff_sweep``).  Under
+    ``median``, or for a few dates, the baselines are the formula's on each date's cut curves."""
+
+    def __init__(
+        self,
+        known: Known,
+        pool: np.ndarray,
+        f_days: np.ndarray,
+        horizons: Sequence[int],
+        params: RamParams,
+        models: pd.DataFrame,
+    ) -> None:
+        width = max(horizons) + 1
+        self.known, self.pool, self.horizons = known, pool, list(horizons)
+        self.params, self.models = params, models
+        self.values = known.curves.values[pool, :width]
+        self.since = _known_from(known, pool, width)
+        self.f_days = np.asarray(f_days, dtype=np.int64)
+        self._swept: dict[str, np.ndarray] | None = None
+        if params.method == "cutoff" and len(self.f_days) >= SWEEP_MIN_DATES:
+            self._swept = self._sweep()
+
+    def _sweep(self) -> dict[str, np.ndarray]:
+        """Per class, the baselines ``[date, day - 1]`` of every date (``formula._cutoff``:
+        the running maximum of the raw cutoff, defined where the raw cutoff is)."""
+        klass = self.known.cls[self.pool]
+        out = {}
+        for label in sorted(set(klass)):
+            mine = klass == label
+            raw = _cutoff_sweep(
+                self.values[mine, 1:], self.since[mine, 1:], self.f_days, self.params.top_n
+            )
+            base = np.fmax.accumulate(raw, axis=1)
+            base[np.isnan(raw)] = np.nan
+            out[str(label)] = base
+        return out
+
+    def column(self, f_day: int, day: int) -> np.ndarray:
+        """The pool's curve values on ``day`` as known on ``f_day`` (NaN: not known then)."""
+        return np.where(self.since[:, day] <= f_day, self.values[:, day], np.nan)
+
+    def baselines(self, f_day: int) -> dict[tuple[str, int], float]:
+        """``baseline^F_c(H)`` of every class and horizon (``_baselines_at``)."""
+        if self._swept is None:
+            return _baselines_at(self.known, f_day, self.horizons, self.params, self.models)
+        i = int(np.searchsorted(self.f_days, f_day))
+        out = {}
+        for label, base in self._swept.items():
+            for h in self.horizons:
+                if not np.isnan(base[i, h - 1]):
+                    out[(label, int(h))] = float(base[i, h - 1])
+        return out
+
+
 def forecast(
     known: Known,
     models: pd.DataFrame,
@@ -149,14 +265,17 @@ def forecast(
     x = known.curves.values[r, t]
     chunks: list[dict[str, np.ndarray]] = []
     pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
-    for day in np.unique(f):
+    dates = np.unique(f)
+    then = _Knowledge(known, pool, dates, horizons, params, models)
+    for day in dates:
         on_day = f == day
-        base = _baselines_at(known, int(day), horizons, params, models)
-        cut = known.as_of(pool, int(day), horizons[-1] + 1).values
+        base = then.baselines(int(day))
         for start in np.unique(t[on_day]):
             at = np.flatnonzero(on_day & (t == start))
+            begin = then.column(int(day), int(start))
             for h in (h for h in horizons if h > start):
                 group = (r[at], int(start), h, x[at])
+                cut = (begin, then.column(int(day), h))
                 chunks += _one_group(known, pool, cut, group, base, (min_reference, min_interval))
     if not chunks:
         return _empty()
@@ -167,18 +286,19 @@ def forecast(
 def _one_group(
     known: Known,
     pool: np.ndarray,
-    cut: np.ndarray,
+    cut: tuple[np.ndarray, np.ndarray],
     group: tuple[np.ndarray, int, int, np.ndarray],
     base: dict[tuple[str, int], float],
     minimums: tuple[int, int],
 ) -> list[dict[str, np.ndarray]]:
     """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``, as columns of
-    arrays per class; ``minimums``
+    arrays per class, from ``cut``: the pool's values on days ``t0`` and ``h`` as known on that
+    date; ``minimums``
     are ``min_reference`` (else every class's references) and ``min_interval`` (else no p10,
     p90 or P(top 10))."""
     rows, t0, h, x = group  # the models (rows), t0, the horizon and their counts on day t0
     min_reference, min_interval = minimums
-    start, end = cut[:, t0], cut[:, h]
+    start, end = cut
     with np.errstate(invalid="ignore"):
         ok = (start > 0) & ~np.isnan(end)
     ratio = np.where(ok, end / np.where(ok, start, 1.0), np.nan)
