@@ -9,7 +9,7 @@ calendar dates, days and classes, never over models: the models of one date are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -263,50 +263,97 @@ def forecast(
     own = known.last_point(r, f) == t  # the model's point on its day t0, dated F
     r, t, f = r[own], t[own], f[own]
     x = known.curves.values[r, t]
-    chunks: list[dict[str, np.ndarray]] = []
     pool = np.flatnonzero(known.pool & (known.cls != UNKNOWN))
+    # classes as integer codes (sorted labels): one comparison per group, not one per string
+    labels, codes = np.unique(np.concatenate([known.cls[pool], known.cls[r]]).astype(str),
+                              return_inverse=True)  # fmt: skip
+    pool_code, row_code = codes[: len(pool)], codes[len(pool) :]
     dates = np.unique(f)
     then = _Knowledge(known, pool, dates, horizons, params, models)
+    made = _Made()
     for day in dates:
         on_day = f == day
         base = then.baselines(int(day))
+        columns = {d: then.column(int(day), d) for d in (*np.unique(t[on_day]), *horizons)}
         for start in np.unique(t[on_day]):
             at = np.flatnonzero(on_day & (t == start))
-            begin = then.column(int(day), int(start))
             for h in (h for h in horizons if h > start):
-                group = (r[at], int(start), h, x[at])
-                cut = (begin, then.column(int(day), h))
-                chunks += _one_group(known, pool, cut, group, base, (min_reference, min_interval))
-    if not chunks:
+                group = (r[at], row_code[at], int(start), h, x[at])
+                cut = (columns[start], columns[h])
+                _one_group(made, labels, pool_code, cut, group, base, (min_reference, min_interval))
+    if not made.rows:
         return _empty()
-    out = pd.DataFrame({c: np.concatenate([p[c] for p in chunks]) for c in FORECAST_COLUMNS})
+    out = made.frame(known)
     return out.sort_values(["model_id", "at_day", "horizon"], kind="stable").reset_index(drop=True)
 
 
+@dataclass
+class _Made:
+    """The forecasts made so far, one entry per group (a date, a ``t0``, a horizon, a class):
+    its models, their counts on ``t0``, and what the group shares (quantile ratios, baseline,
+    references).  ``frame`` turns them into ``FORECAST_COLUMNS`` at once."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
+    x: list[np.ndarray] = field(default_factory=list)
+    label: list[str] = field(default_factory=list)
+    t0: list[int] = field(default_factory=list)
+    h: list[int] = field(default_factory=list)
+    q: list[np.ndarray] = field(default_factory=list)
+    b: list[float] = field(default_factory=list)
+    reach: list[np.ndarray] = field(default_factory=list)
+    n_reference: list[int] = field(default_factory=list)
+    fallback: list[bool] = field(default_factory=list)
+
+    def frame(self, known: Known) -> pd.DataFrame:
+        n = np.array([len(rows) for rows in self.rows], dtype=np.int64)
+        x = np.concatenate(self.x)
+        dl = x[:, None] * np.repeat(np.stack(self.q), n, axis=0)
+        b = np.repeat(np.asarray(self.b, dtype=np.float64), n)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ram = np.where(b > 0, dl / b, np.nan)
+        return pd.DataFrame(
+            {
+                "model_id": known.curves.model_ids[np.concatenate(self.rows)].astype(object),
+                "size_class": np.repeat(np.asarray(self.label, dtype=object), n),
+                "at_day": np.repeat(np.asarray(self.t0, dtype=np.int64), n),
+                "horizon": np.repeat(np.asarray(self.h, dtype=np.int64), n),
+                "downloads_p10": dl[:, 0],
+                "downloads_p50": dl[:, 1],
+                "downloads_p90": dl[:, 2],
+                "ram_p10": ram[:, 0],
+                "ram_p50": ram[:, 1],
+                "ram_p90": ram[:, 2],
+                "p_top10": np.concatenate(self.reach),
+                "n_reference": np.repeat(np.asarray(self.n_reference, dtype=np.int64), n),
+                "fallback": np.repeat(np.asarray(self.fallback, dtype=bool), n),
+            }
+        )
+
+
 def _one_group(
-    known: Known,
-    pool: np.ndarray,
+    made: _Made,
+    labels: np.ndarray,
+    pool_code: np.ndarray,
     cut: tuple[np.ndarray, np.ndarray],
-    group: tuple[np.ndarray, int, int, np.ndarray],
+    group: tuple[np.ndarray, np.ndarray, int, int, np.ndarray],
     base: dict[tuple[str, int], float],
     minimums: tuple[int, int],
-) -> list[dict[str, np.ndarray]]:
-    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``, as columns of
-    arrays per class, from ``cut``: the pool's values on days ``t0`` and ``h`` as known on that
-    date; ``minimums``
-    are ``min_reference`` (else every class's references) and ``min_interval`` (else no p10,
-    p90 or P(top 10))."""
-    rows, t0, h, x = group  # the models (rows), t0, the horizon and their counts on day t0
+) -> None:
+    """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``, per class, added
+    to ``made``, from ``cut``: the pool's values on days ``t0`` and ``h`` as known on that date
+    (``pool_code``: the pool's classes, codes into ``labels``); ``minimums`` are
+    ``min_reference`` (else every class's references) and ``min_interval`` (else no p10, p90 or
+    P(top 10))."""
+    rows, row_code, t0, h, x = group  # the models, their classes, t0, the horizon, C(t0)
     min_reference, min_interval = minimums
     start, end = cut
     with np.errstate(invalid="ignore"):
         ok = (start > 0) & ~np.isnan(end)
     ratio = np.where(ok, end / np.where(ok, start, 1.0), np.nan)
-    klass = known.cls[pool]
-    frames: list[dict[str, np.ndarray]] = []
-    for label in np.unique(known.cls[rows]):
-        mine = known.cls[rows] == label
-        refs = ratio[ok & (klass == label)]
+    for code in np.unique(row_code):
+        label = str(labels[code])
+        mine = row_code == code
+        refs = ratio[ok & (pool_code == code)]
         fallback = len(refs) < min_reference
         if fallback:
             refs = ratio[ok]
@@ -314,32 +361,23 @@ def _one_group(
         few = len(refs) < min_interval  # a spread of a handful of ratios is no interval
         if few:
             q[[0, 2]] = np.nan
-        b = base.get((str(label), h), np.nan)
+        b = base.get((label, h), np.nan)
         xs = x[mine]
-        dl = xs[:, None] * q[None, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ram = dl / b if b > 0 else np.full_like(dl, np.nan)
-            reach = (xs[:, None] * refs[None, :] >= b).mean(axis=1) if len(refs) else np.nan
         scored = len(refs) and b > 0 and not few
-        k = len(xs)
-        frames.append(
-            {
-                "model_id": known.curves.model_ids[rows[mine]].astype(object),
-                "size_class": np.full(k, str(label), dtype=object),
-                "at_day": np.full(k, t0, dtype=np.int64),
-                "horizon": np.full(k, h, dtype=np.int64),
-                "downloads_p10": dl[:, 0],
-                "downloads_p50": dl[:, 1],
-                "downloads_p90": dl[:, 2],
-                "ram_p10": ram[:, 0],
-                "ram_p50": ram[:, 1],
-                "ram_p90": ram[:, 2],
-                "p_top10": np.broadcast_to(reach, xs.shape) if scored else np.full(k, np.nan),
-                "n_reference": np.full(k, len(refs), dtype=np.int64),
-                "fallback": np.full(k, fallback, dtype=bool),
-            }
-        )
-    return frames
+        if scored:
+            reach = (xs[:, None] * refs[None, :] >= b).mean(axis=1)
+        else:
+            reach = np.full(len(xs), np.nan)
+        made.rows.append(rows[mine])
+        made.x.append(xs)
+        made.label.append(label)
+        made.t0.append(t0)
+        made.h.append(h)
+        made.q.append(q)
+        made.b.append(b)
+        made.reach.append(reach)
+        made.n_reference.append(len(refs))
+        made.fallback.append(fallback)
 
 
 def _empty() -> pd.DataFrame:
