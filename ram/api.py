@@ -21,6 +21,7 @@ from ram.config import REGIONS, UNKNOWN, Config
 from ram.errors import BadInput, EmptyStore, unknown_model, unknown_size_class
 from ram.metric import forecast, formula, leaderboard, quality
 from ram.store.database import Store
+from ram.store.quality import detail as kept_detail
 
 SIGNALS = ("downloads", "derivatives")
 UNITS = ("model", "family")
@@ -47,6 +48,7 @@ class Analysis:
     top_n: int
     scheme: tuple[tuple[str, float, float | None], ...]
     obs: pd.DataFrame = field(repr=False)
+    kept_flags: pd.DataFrame | None = field(default=None, repr=False)  # the store's, if they apply
 
     @property
     def size_classes(self) -> list[str]:
@@ -59,8 +61,18 @@ class Analysis:
 
     @functools.cached_property
     def flags(self) -> pd.DataFrame:
-        """Data-quality flags of the observations (restated counts, spikes)."""
+        """Data-quality flags of the observations (restated counts, spikes): those the store
+        keeps as it writes (``ram.store.quality``) when the units are stored models, else
+        computed from the observations analysed (family sums, derivative counts)."""
+        if self.kept_flags is not None:
+            return self.kept_flags
         return quality.observation_flags(self.obs)
+
+    @functools.cached_property
+    def stale(self) -> list[str]:
+        """The line saying which tracked models' observations stop well before the as-of date
+        (``stale_notes``); computed once, for the leaderboard and the cache alike."""
+        return _stale(self)
 
     def header(self) -> str:
         """One line saying as-of date, baseline and source, printed above every listing."""
@@ -74,16 +86,22 @@ def last_observation(an: Analysis, model_id: str) -> dt.date | None:
 
 
 def stale_notes(an: Analysis) -> list[str]:
-    """One line when tracked models' observations stop well before the as-of date (a backfill
-    of a later day, or a snapshot of only some orgs, moves the as-of for everyone): how many,
-    since when, and what to run.  Empty when every tracked model is current."""
+    """``Analysis.stale``: one line when tracked models' observations stop well before the
+    as-of date (a backfill of a later day, or a snapshot of only some orgs, moves the as-of for
+    everyone): how many, since when, and what to run.  Empty when every tracked model is
+    current."""
+    return list(an.stale)
+
+
+def _stale(an: Analysis) -> list[str]:
     tracked = set(an.models.loc[an.models["tracked"], "model_id"])
     if not tracked or an.obs.empty:
         return []
-    obs = an.obs[an.obs["model_id"].isin(list(tracked))]
-    if obs.empty:
+    # per model first, then the tracked ones: filtering every row first costs 4x more
+    every = an.obs.groupby("model_id")["obs_date"].max()
+    last = pd.to_datetime(every[every.index.isin(list(tracked))])
+    if last.empty:
         return []
-    last = pd.to_datetime(obs.groupby("model_id")["obs_date"].max())
     gap = an.result.params.max_gap_days
     behind = last[last < pd.Timestamp(an.as_of) - pd.Timedelta(days=gap)]
     if behind.empty:
@@ -131,6 +149,7 @@ def analyse(
     if signal != "downloads" and by != "model":
         raise BadInput("--by family sums downloads; use it without --signal derivatives")
     restricted: set[str] | None = None  # only_model: the class read
+    kept_flags = None
     with Store.open(db, read_only=True) as store:
         if signal == "derivatives":
             rows = store.derivative_counts()
@@ -161,6 +180,8 @@ def analyse(
                 restricted = set(wanted)
                 if as_of is None:  # the store's newest day, as a full read gives
                     as_of = store.latest_obs_date()
+            if by == "model":
+                kept_flags = _kept_flags(store, restricted, obs["model_id"].dtype)
             source = _source_label(store)
         frozen = info = None
         if baseline:
@@ -207,7 +228,27 @@ def analyse(
         label += ", over derivative counts"
     if by == "family":
         label += ", by family"
-    return Analysis(result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs)
+    return Analysis(
+        result, models, result.as_of, chosen_method, label, source, top_n, scheme, obs, kept_flags
+    )
+
+
+def _kept_flags(store: Store, among: set[str] | None, text: Any) -> pd.DataFrame:
+    """The observations' flags as the store keeps them, framed as
+    ``quality.observation_flags`` frames them (restatements, then spikes, by model and day;
+    ids and flag names of dtype ``text``, the observations' ids'), for the models ``among``
+    (None: all)."""
+    rows = [r for r in store.quality_flags() if among is None or r[0] in among]
+    if not rows:
+        return pd.DataFrame(columns=quality.FLAG_COLUMNS)
+    return pd.DataFrame(
+        {
+            "model_id": pd.Series([r[0] for r in rows], dtype=text),
+            "flag": pd.Series([r[1] for r in rows], dtype=text),
+            "obs_date": pd.Series(pd.to_datetime([r[2] for r in rows])).astype("datetime64[ns]"),
+            "detail": pd.Series([kept_detail(r[1], r[3], r[4]) for r in rows], dtype=object),
+        }
+    )
 
 
 def _class_members(models: pd.DataFrame, model_id: str) -> list[str] | None:

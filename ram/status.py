@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ram.config import Config
 from ram.dates import now_utc
 from ram.store.database import Store
-from ram.store.quality import RESTATED
+from ram.store.quality import detail as observation_detail
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,14 +190,6 @@ def vanished(store: Store, cfg: Config, snapshots: Sequence[SnapshotRun]) -> lis
         for m, d in gone
         if m in tracked
     ]
-
-
-def observation_detail(flag: str, value: int, previous: int) -> str:
-    """The detail of a kept observation flag, as ``ram.metric.quality`` words it."""
-    if flag == RESTATED:
-        return f"{value:,} after {previous:,}"
-    ratio = math.inf if previous == 0 else float(value) / float(previous)
-    return f"30-day count x{ratio:.0f}"
 
 
 def flag_rows(

@@ -266,3 +266,33 @@ def test_plain_rows_render_as_their_frame_does(
         emit_rows(list(frame.columns), rows, fmt, numeric={"models"}, title="t", meta={"db": "x"})
         got = capsys.readouterr()
         assert (got.out, got.err) == (want.out, want.err)
+
+
+def test_an_analysis_reads_its_flags_from_the_store_as_the_definition_gives_them(
+    sample_db: Path,
+) -> None:
+    """Leaderboards, scores and the cache mark rows with the observations' flags: an analysis
+    takes the store's kept flags (no pass over the observations), equal to the definition's
+    over what it analysed, for the whole store and for one class."""
+    from ram import api
+    from ram.config import load_config
+
+    cfg = load_config(None)
+    whole = api.analyse(cfg, sample_db)
+    assert whole.kept_flags is not None and len(whole.flags) > 0
+    pd.testing.assert_frame_equal(
+        whole.flags.reset_index(drop=True),
+        observation_flags(whole.obs).reset_index(drop=True),
+        check_dtype=False,
+    )
+    flagged = str(whole.flags["model_id"].iloc[0])
+    one = api.analyse(cfg, sample_db, only_model=flagged)
+    assert set(one.flags["model_id"]) <= set(one.obs["model_id"])
+    pd.testing.assert_frame_equal(
+        one.flags.reset_index(drop=True),
+        observation_flags(one.obs).reset_index(drop=True),
+        check_dtype=False,
+    )
+    # Family units sum members' downloads: their flags are computed from those sums.
+    families = api.analyse(cfg, sample_db, by="family")
+    assert families.kept_flags is None

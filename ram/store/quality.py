@@ -23,6 +23,7 @@ Every function here takes a DuckDB connection inside the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 import duckdb
@@ -195,6 +196,15 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         SELECT DISTINCT model_id, NULL, NULL, NULL, {_ALL_HISTORY} FROM observations"""
     )
     settle(con)
+
+
+def detail(flag: str, value: int, previous: int) -> str:
+    """The detail of a kept flag (``value`` and ``previous`` of its row), as
+    ``ram.metric.quality`` words it: ``"1,200 after 1,500"``, ``"30-day count x12"``."""
+    if flag == RESTATED:
+        return f"{value:,} after {previous:,}"
+    ratio = math.inf if previous == 0 else float(value) / float(previous)
+    return f"30-day count x{ratio:.0f}"
 
 
 def flags(
