@@ -8,8 +8,8 @@ observations) is built by ``ram import panel``; then, in fresh processes, each c
 
 * the floor: ``python -c "import duckdb"``;
 * ``ram status``, ``ram score MODEL``, ``ram scores --format csv``, ``ram top --day 30`` with
-  its cache warm and cold (the cache removed before each run), ``ram plot ram-curves`` (HTML)
-  and ``ram report --no-png``, output to a pipe as a script would read it;
+  its cache warm and cold (the score and models caches removed before each run), ``ram plot
+  ram-curves`` (HTML) and ``ram report --no-png``, output to a pipe as a script would read it;
 * the SQL peer (``benchmarks.sql_peer``): the same day-30 leaderboard as one hand-written DuckDB
   query.  Its rows must equal ``ram top --day 30``'s (to 1e-9, else exit 1).
 
@@ -128,7 +128,9 @@ class Command:
 
 
 def _cold(db: Path) -> None:
-    db.with_name(db.name + ".top-cache.parquet").unlink(missing_ok=True)
+    """No cache at all: neither the scores nor the resolved models (``ram.models_cache``)."""
+    for suffix in (".top-cache.parquet", ".models-cache.parquet"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
 
 
 def commands(model: str, resolved: Path, work: Path) -> list[Command]:

@@ -423,12 +423,24 @@ def resolve(models: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 
 def load_models(store: Store, cfg: Config) -> pd.DataFrame:
-    """Stored models resolved with the current config, plus observation statistics."""
+    """Stored models resolved with the current config, plus observation statistics.
+
+    A read-only store (no write can land while it is open) keeps the result beside the
+    database for the next read (``ram.models_cache``)."""
     import pandas as pd
 
+    from ram import models_cache
+    from ram.score_cache import cache_key
+
+    key = cache_key(cfg, store.path) if store.read_only else None
+    cached = models_cache.read(store.path, key)
+    if cached is not None:
+        return cached
     raw = store.models()
     if raw.empty:
         return resolve(raw.assign(downloads_30d_max=pd.Series(dtype="float64")), cfg)
     stats = store.observation_stats()
     merged = raw.merge(stats, on="model_id", how="left")
-    return resolve(merged, cfg)
+    models = resolve(merged, cfg)
+    models_cache.save(store.path, key, models)
+    return models

@@ -162,7 +162,7 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _drop_leftovers(path: Path) -> None:
+def drop_leftovers(path: Path) -> None:
     """Remove temporary files of earlier writes that were killed before their rename."""
     stale = time.time() - LEFTOVER_SECONDS
     for leftover in path.parent.glob(glob.escape(path.name) + ".*.tmp"):
@@ -174,7 +174,7 @@ def _drop_leftovers(path: Path) -> None:
 def write(rows: pd.DataFrame, meta: dict[str, Any], path: Path, mode: int) -> None:
     """Replace the file at ``path`` atomically with ``rows`` (score rows plus ``is_latest``)
     and ``meta``, readable with ``mode``; a failed write leaves the old file."""
-    _drop_leftovers(path)
+    drop_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
