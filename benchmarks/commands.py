@@ -128,7 +128,7 @@ class Command:
 
 
 def _cold(db: Path) -> None:
-    """No cache at all: neither the scores nor the resolved models (``ram.models_cache``)."""
+    """No cache at all: neither the scores nor the resolved models (``ram.store.models_cache``)."""
     for suffix in (".top-cache.parquet", ".models-cache.parquet"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
 

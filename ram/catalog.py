@@ -426,13 +426,12 @@ def load_models(store: Store, cfg: Config) -> pd.DataFrame:
     """Stored models resolved with the current config, plus observation statistics.
 
     A read-only store (no write can land while it is open) keeps the result beside the
-    database for the next read (``ram.models_cache``)."""
+    database for the next read (``ram.store.models_cache``)."""
     import pandas as pd
 
-    from ram import models_cache
-    from ram.score_cache import cache_key
+    from ram.store import models_cache
 
-    key = cache_key(cfg, store.path) if store.read_only else None
+    key = models_cache.key(cfg, store.path) if store.read_only else None
     cached = models_cache.read(store.path, key)
     if cached is not None:
         return cached

@@ -12,19 +12,16 @@ A cache that is missing, stale or unreadable is ignored.  The file and its SQL a
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ram import __version__
 from ram.errors import unknown_size_class
 from ram.metric.leaderboard import Scope, Support
 from ram.metric.leaderboard import notes as leaderboard_notes
 from ram.store import top_cache
+from ram.store.cache_key import stamp
 from ram.store.top_cache import COLUMNS, SCORE_COLUMNS, cache_path
 
 if TYPE_CHECKING:
@@ -56,50 +53,10 @@ def applies(cfg: Config, method: str | None, baseline: str | None, as_of: object
     return method in (None, cfg.ram.method) and not baseline and as_of is None
 
 
-@functools.cache
-def _catalog_digest() -> str:
-    digest = hashlib.sha256()
-    for folder in (_PACKAGE / "data" / "tracked-models", _PACKAGE / "data" / "curated"):
-        for file in sorted(folder.iterdir()):
-            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _code_stamp() -> str:
-    # Any module of the package may shape the numbers (metric, catalog, store, ...): an edit
-    # to one, in any sub-package, must not serve results of the old code.
-    stamps = []
-    for folder, dirs, files in os.walk(_PACKAGE):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and d != "data")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(folder, name))
-                rel = os.path.relpath(os.path.join(folder, name), _PACKAGE)
-                stamps.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
-    return ";".join(stamps)
-
-
 def cache_key(cfg: Config, db: Path) -> str | None:
-    """Fingerprint of everything the cached numbers depend on; None when ``db`` is missing.
-
-    Take it before reading the database: a write that lands during the read then leaves the
-    cache keyed to the older state, where it is never used.
-    """
-    try:
-        files = top_cache.file_stamp(db)
-        wal = Path(str(db) + ".wal")
-        files += " wal " + (top_cache.file_stamp(wal) if wal.exists() else "absent")
-        catalog = _catalog_digest()
-        code = _code_stamp()
-    except OSError:
-        return None
-    settings = cfg.model_dump(mode="json", include={"tracking", "sizes", "ram"})
-    text = json.dumps(
-        [FORMAT_VERSION, __version__, files, settings, catalog, code],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    """Fingerprint of everything the cached numbers depend on (``ram.store.cache_key``); None
+    when ``db`` is missing.  Take it before reading the database."""
+    return stamp(cfg, db, FORMAT_VERSION)
 
 
 def stored_key(db: Path) -> str | None:

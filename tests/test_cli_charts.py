@@ -14,7 +14,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _written(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name != "hf-home")
+    """What a command left in ``folder``: its outputs, not the caches a read keeps beside the
+    database (``ram.store.models_cache``, ``ram.score_cache``)."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name != "hf-home"
+        and not p.name.endswith(("models-cache.parquet", "top-cache.parquet"))
+    )
 
 
 def test_plot_html_is_offline_and_self_contained(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ram import catalog, models_cache, score_cache
+from ram import catalog
 from ram.config import Config, load_config
+from ram.store import models_cache
 from ram.store.database import Store
 from tests.conftest import CliRunner
 
@@ -32,7 +33,7 @@ def test_the_cached_frame_is_the_resolved_frame(sample_db: Path) -> None:
     assert path.exists()
     again = _resolved(sample_db, cfg)  # served from the file
     pd.testing.assert_frame_equal(first, again, check_exact=True)  # dtypes included
-    key = score_cache.cache_key(cfg, sample_db)
+    key = models_cache.key(cfg, sample_db)
     served = models_cache.read(sample_db, key)
     assert served is not None
     pd.testing.assert_frame_equal(served, _fresh(sample_db, cfg), check_exact=True)
@@ -49,7 +50,7 @@ def test_a_write_or_a_config_change_sends_the_next_read_to_the_resolution(
 ) -> None:
     cfg = load_config(None)
     _resolved(sample_db, cfg)
-    key = score_cache.cache_key(cfg, sample_db)
+    key = models_cache.key(cfg, sample_db)
     assert models_cache.read(sample_db, key) is not None
     # A config that leaves one tracked model out resolves differently: its key differs.
     first = _resolved(sample_db, cfg)
@@ -57,7 +58,7 @@ def test_a_write_or_a_config_change_sends_the_next_read_to_the_resolution(
     tracking = tmp_path / "config.yaml"
     tracking.write_text(f"tracking:\n  exclude: [{left_out}]\n")
     other = load_config(tracking)
-    assert score_cache.cache_key(other, sample_db) != key
+    assert models_cache.key(other, sample_db) != key
     tracked = _resolved(sample_db, other).set_index("model_id")["tracked"]
     assert (
         not tracked[left_out]
@@ -67,7 +68,7 @@ def test_a_write_or_a_config_change_sends_the_next_read_to_the_resolution(
     panel = tmp_path / "new.csv"
     panel.write_text("model_id,date,downloads_30d\nQwen/Qwen-new-7B,2024-12-30,5\n")
     assert cli("--db", sample_db, "import", "panel", panel).code == 0
-    assert score_cache.cache_key(cfg, sample_db) != key
+    assert models_cache.key(cfg, sample_db) != key
     assert "Qwen/Qwen-new-7B" in set(_resolved(sample_db, cfg)["model_id"])
 
 
@@ -78,4 +79,4 @@ def test_a_damaged_cache_is_ignored_and_replaced(sample_db: Path) -> None:
     path.write_bytes(b"PAR1 not parquet at all")
     got = _resolved(sample_db, cfg)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
-    assert models_cache.read(sample_db, score_cache.cache_key(cfg, sample_db)) is not None
+    assert models_cache.read(sample_db, models_cache.key(cfg, sample_db)) is not None

@@ -453,11 +453,13 @@ def test_an_edit_to_any_module_of_any_sub_package_changes_the_key(
     copy of the package with one module edited gets another key."""
     import shutil
 
+    from ram.store import cache_key
+
     package = tmp_path / "ram"
     shutil.copytree(
         Path(score_cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    monkeypatch.setattr(score_cache, "_PACKAGE", package)
+    monkeypatch.setattr(cache_key, "_PACKAGE", package)
     cfg = load_config(None)
     before = score_cache.cache_key(cfg, example_db)
     formula = package / "metric" / "formula.py"

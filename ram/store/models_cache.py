@@ -3,8 +3,8 @@
 Resolving every stored model (``catalog.load_models``: size, release date, tracking, with the
 observation statistics the release detection needs) costs 0.3 s at 2,000 models, and every
 computing command starts with it.  A read-only command keeps the result in
-``<db>.models-cache.parquet`` under the top cache's key (``score_cache.cache_key``: the
-database files, the config sections that shape the resolution, the bundled catalog, the code),
+``<db>.models-cache.parquet`` under its key (``ram.store.cache_key``: the database files, the
+config sections that shape the resolution, the bundled catalog, the code),
 so any write, config change or upgrade sends the next read back to the resolution.  Parquet with
 pandas' own metadata gives the frame back with its dtypes; a frame it cannot hold, or a file
 that is missing, stale or unreadable, only costs the resolution.
@@ -18,12 +18,22 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ram.store.cache_key import stamp
+
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ram.config import Config
 
 
 SUFFIX = ".models-cache.parquet"
 META_KEY = b"ram_models_cache"
+FORMAT_VERSION = 1
+
+
+def key(cfg: Config, db: Path) -> str | None:
+    """The key the models of ``db`` resolved with ``cfg`` are kept under (None: no cache)."""
+    return stamp(cfg, db, FORMAT_VERSION)
 
 
 def cache_path(db: Path) -> Path:
