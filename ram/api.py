@@ -169,9 +169,9 @@ def analyse(
             wanted = None
             if only_model is not None and baseline is None and by == "model":
                 wanted = _class_members(models, only_model)
-            obs = store.observations(wanted)
+            obs = store.observations(wanted, counts_only=True)
             if obs.empty and wanted is not None:
-                wanted, obs = None, store.observations()
+                wanted, obs = None, store.observations(counts_only=True)
             if obs.empty:
                 raise EmptyStore(
                     f"no observations in {db}; run: ram import panel FILE (or ram snapshot)"

@@ -636,23 +636,29 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def observations(self, model_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    def observations(
+        self, model_ids: Sequence[str] | None = None, *, counts_only: bool = False
+    ) -> pd.DataFrame:
         """One row per model and day: live beats panel beats archive, then the latest counts.
 
-        Read through Arrow (``duck.frame``: ``.df()``'s dtypes, without a Python object per
-        string)."""
+        ``counts_only``: just ``model_id``, ``obs_date`` and the two counts, what the metric
+        reads (the day's row is chosen by source and time all the same); a third less to
+        convert and hold.  Read through Arrow (``duck.frame``: ``.df()``'s dtypes, without a
+        Python object per string)."""
         import pandas as pd
 
         where, params = "", list[object]()
+        columns = "model_id, obs_date, downloads_all_time, downloads_30d"
+        if not counts_only:
+            columns = """model_id, obs_date, observed_at::TIMESTAMP AS observed_at,
+                downloads_all_time, downloads_30d, likes, source"""
         if model_ids is not None:
             self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
             where = "WHERE model_id IN (SELECT model_id FROM _want)"
         try:
             return duck.frame(
                 self.con,
-                f"""SELECT model_id, obs_date, observed_at::TIMESTAMP AS observed_at,
-                       downloads_all_time, downloads_30d,
-                       likes, source
+                f"""SELECT {columns}
                 FROM observations {where}
                 QUALIFY row_number() OVER (PARTITION BY model_id, obs_date
                         ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1
