@@ -9,6 +9,15 @@ What the real services do, and where that is stated (each rule is enforced below
   adds nothing to the URL it is given).  The page parameter is opaque to the client (ASSUMED
   ``p``, never built by our code); ``expand[]=formatted`` is the only query the client sends
   on the first page; anything else is refused.
+* ``GET /api/datasets/{repo}/tree/{revision}/{path}``: the files and folders directly in a
+  folder at a revision, as ``{type: "file", oid, size, path, lfs: {oid, size, pointerSize}}``
+  and ``{type: "directory", oid, path}``; more pages through ``Link`` next (the Hub caps a page
+  at 1,000 entries, the cursor is opaque; ASSUMED ``cursor`` here).  ``recursive`` and
+  ``expand`` (``true``/``false``) are the only query the client sends on the first page; a
+  missing folder is ``404 EntryNotFound``.  [HFH-tree] ``huggingface_hub.hf_api.HfApi.
+  list_repo_tree`` and ``_iter_repo_tree_pages`` (the route, the quoted path, the params, the
+  page cap), ``RepoFile``/``RepoFolder`` (the fields read: ``pointerSize`` is required), and
+  the Hub's JavaScript client ``@huggingface/hub`` ``lib/list-files.ts`` (the same entry).
 * ``HEAD /datasets/{repo}/resolve/{revision}/{path}``: a file at a revision.  An LFS file
   answers ``302`` to a signed URL on another host, with ``X-Repo-Commit`` (the commit sha),
   ``X-Linked-Etag``, ``X-Linked-Size`` and ``ETag``.  [HFH-meta]
@@ -24,7 +33,7 @@ What the real services do, and where that is stated (each rule is enforced below
   receives the Hub token (the client must not send ``Authorization`` off the Hub: [HFH-meta]).
   [RFC 9110 §14] for ranges.
 
-Counts requests per kind (``commits``, ``resolve``, ``range``, ``full``) and bytes sent, and
+Counts requests per kind (``commits``, ``tree``, ``resolve``, ``range``, ``full``) and bytes sent, and
 records every request that breaks a rule in ``violations``.
 """
 
@@ -38,9 +47,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-PAGE = 3  # commits per page: small, so that pagination is exercised
+PAGE = 3  # commits (and tree entries) per page: small, so that pagination is exercised
 
 
 @dataclass
@@ -58,6 +67,7 @@ class DatasetHub:
     repos: dict[str, list[Commit]] = field(default_factory=dict)  # oldest first
     counts: dict[str, int] = field(default_factory=dict)
     bytes_sent: int = 0
+    sent_by_blob: dict[str, int] = field(default_factory=dict)  # sha256 of a file -> its bytes sent
     violations: list[str] = field(default_factory=list)
     rate_limit: int = 0  # the next N requests to the Hub answer 429
     retry_after: str = "0"
@@ -79,7 +89,7 @@ class DatasetHub:
 
     def reset_counts(self) -> None:
         with self._lock:
-            self.counts, self.bytes_sent = {}, 0
+            self.counts, self.bytes_sent, self.sent_by_blob = {}, 0, {}
 
     def __enter__(self) -> DatasetHub:
         self._blobs: dict[str, bytes] = {}
@@ -109,7 +119,12 @@ class DatasetHub:
 
 
 _COMMITS = re.compile(r"^/api/datasets/([^/]+/[^/]+)/commits/([^/]+)$")
+_TREE = re.compile(r"^/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(?:/(.+))?$")
 _RESOLVE = re.compile(r"^/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _hub_handler(fake: DatasetHub) -> type[BaseHTTPRequestHandler]:
@@ -145,8 +160,69 @@ def _hub_handler(fake: DatasetHub) -> type[BaseHTTPRequestHandler]:
                          head)  # fmt: skip
             return True
 
+        def _commit_at(self, repo: str, revision: str, head: bool = False) -> Commit | None:
+            """The commit ``revision`` names (``main`` or a sha); None once it answered 404."""
+            history = fake.repos.get(repo)
+            if history is None:
+                self._error(404, "RepoNotFound", "Repository not found", head)
+                return None
+            if revision == "main":
+                return history[-1]
+            found = next((c for c in history if c.sha == revision), None)
+            if found is None:
+                self._error(404, "RevisionNotFound", "Revision not found", head)
+            return found
+
+        def _tree(self, m: re.Match[str], query: dict[str, list[str]]) -> None:
+            if self._limited():
+                return None
+            first = {k: v for k, v in query.items() if k != "cursor"}
+            flags = {"recursive", "expand"}
+            if (
+                ("cursor" in query and first)
+                or set(first) - flags
+                or any(v not in (["true"], ["false"]) for v in first.values())
+            ):
+                fake.violations.append(f"GET {self.path}: query the Hub does not take")
+                return self._error(400, None, "Invalid query")
+            if "cursor" not in query and set(first) != flags:
+                fake.violations.append(f"GET {self.path}: not what list_repo_tree sends")
+            repo, revision, folder = m.group(1), m.group(2), unquote(m.group(3) or "")
+            commit = self._commit_at(repo, revision)
+            if commit is None:
+                return None
+            recursive = query.get("recursive") == ["true"]
+            prefix = folder.rstrip("/") + "/" if folder else ""
+            entries: dict[str, dict[str, Any]] = {}
+            for path, content in sorted(commit.files.items()):
+                if not path.startswith(prefix):
+                    continue
+                rest = path[len(prefix) :]
+                if "/" in rest and not recursive:
+                    sub = prefix + rest.split("/", 1)[0]
+                    entries.setdefault(sub, {"type": "directory", "oid": _sha1(sub), "path": sub})
+                    continue
+                sha = hashlib.sha256(content).hexdigest()
+                entries[path] = {"type": "file", "oid": _sha1(path + sha), "size": len(content),
+                                 "path": path,
+                                 "lfs": {"oid": sha, "size": len(content), "pointerSize": 134}}  # fmt: skip
+            if folder and not entries:
+                return self._error(404, "EntryNotFound", f"{folder} not found")
+            listed = list(entries.values())
+            at = int(query.get("cursor", ["0"])[0])
+            headers = {"Content-Type": "application/json"}
+            if at + PAGE < len(listed):
+                nxt = f"{fake.url}{urlsplit(self.path).path}?cursor={at + PAGE}"
+                headers["Link"] = f'<{nxt}>; rel="next"'
+            fake.count("tree")
+            self._answer(200, json.dumps(listed[at : at + PAGE]).encode(), headers)
+            return None
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            tree = _TREE.match(parts.path)
+            if tree is not None:
+                return self._tree(tree, parse_qs(parts.query))
             m = _COMMITS.match(parts.path)
             if m is None:
                 fake.violations.append(f"GET {self.path}: no such route")
@@ -199,17 +275,10 @@ def _hub_handler(fake: DatasetHub) -> type[BaseHTTPRequestHandler]:
             if self._limited(head=True):
                 return None
             repo, revision, path = m.groups()
-            history = fake.repos.get(repo)
-            if history is None:
-                return self._error(404, "RepoNotFound", "Repository not found", head=True)
-            commit = (
-                history[-1]
-                if revision == "main"
-                else next((c for c in history if c.sha == revision), None)
-            )
+            commit = self._commit_at(repo, revision, head=True)
             if commit is None:
-                return self._error(404, "RevisionNotFound", "Revision not found", head=True)
-            content = commit.files.get(path)
+                return None
+            content = commit.files.get(unquote(path))
             if content is None:
                 return self._error(404, "EntryNotFound", "Entry not found", head=True)
             key = fake.blob(content)
@@ -243,6 +312,8 @@ def _cdn_handler(fake: DatasetHub) -> type[BaseHTTPRequestHandler]:
             ask = self.headers.get("Range")
             if ask is None:
                 fake.count("full", len(content))
+                with fake._lock:
+                    fake.sent_by_blob[key] = fake.sent_by_blob.get(key, 0) + len(content)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -261,6 +332,8 @@ def _cdn_handler(fake: DatasetHub) -> type[BaseHTTPRequestHandler]:
             last = min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
             body = content[first : last + 1]
             fake.count("range", len(body))
+            with fake._lock:
+                fake.sent_by_blob[key] = fake.sent_by_blob.get(key, 0) + len(body)
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
             self.send_header("Content-Length", str(len(body)))
