@@ -97,7 +97,7 @@ def _quiet_retries() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _retrying(call: Callable[[], Any], what: str, traffic: Traffic, kind: str) -> Any:
+def retrying(call: Callable[[], Any], what: str, traffic: Traffic, kind: str) -> Any:
     """``call`` with the run's budget, riding out 429 (``Retry-After``) and 5xx with backoff."""
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -124,7 +124,7 @@ def _retrying(call: Callable[[], Any], what: str, traffic: Traffic, kind: str) -
                     ) from None
                 time.sleep(_wait(exc.response, attempt))
                 continue
-            raise HubError(f"{what}: {_first_line(exc)}") from None
+            raise HubError(f"{what}: {first_line(exc)}") from None
     raise AssertionError("unreachable")
 
 
@@ -137,7 +137,7 @@ def _wait(response: Any, attempt: int) -> float:
     return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
@@ -154,7 +154,7 @@ def list_days(
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        commits = _retrying(
+        commits = retrying(
             lambda: api.list_repo_commits(repo, repo_type="dataset"),
             f"listing the commits of {repo}",
             traffic,
@@ -176,36 +176,72 @@ def list_days(
     return sorted(days.values(), key=lambda x: x.day)
 
 
-def resolve(api: Any, repo: str, filename: str, day: Day, traffic: Traffic) -> Resolved:
-    """The day's file at its commit: one HEAD to the Hub's resolver (not followed to the CDN)."""
-    from huggingface_hub import get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
+@dataclass(frozen=True)
+class Located:
+    """A file of a dataset at a revision, as the Hub's resolver answered: the commit that
+    served it, its etag (the content's hash), size and the file host's signed location."""
 
+    path: str
+    commit: str
+    etag: str
+    size: int
+    location: str
+    what: str  # how messages name it: ``repo@commit (day)`` or ``repo@commit:path``
+
+
+def locate(
+    api: Any, repo: str, path: str, revision: str, traffic: Traffic, what: str | None = None
+) -> Located:
+    """``path`` of dataset ``repo`` at ``revision``: one HEAD to the Hub's resolver (not
+    followed to the file host).  A missing file or revision is ``BadPanel``."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    label = what or f"{repo}@{revision[:10]}:{path}"
     # hf_hub_url swaps in ``endpoint`` only when its template starts with the endpoint
     # huggingface_hub read at import (constants.ENDPOINT); its path is the route either way.
-    route = urlsplit(hf_hub_url(repo, filename, repo_type="dataset", revision=day.commit)).path
+    route = urlsplit(hf_hub_url(repo, path, repo_type="dataset", revision=revision)).path
     url = api.endpoint.rstrip("/") + route
     try:
-        meta = _retrying(
-            lambda: get_hf_file_metadata(url, token=api.token),
-            f"{repo}@{day.commit[:10]} ({day.day})",
-            traffic,
-            "resolve",
+        meta = retrying(
+            lambda: get_hf_file_metadata(url, token=api.token), label, traffic, "resolve"
         )
+    except RepositoryNotFoundError:
+        raise BadPanel(
+            f"no dataset {repo} on the Hub (or it is private: set HF_TOKEN); check the name"
+        ) from None
     except (EntryNotFoundError, RevisionNotFoundError):
-        raise BadPanel(f"{repo}@{day.commit[:10]} ({day.day}) has no {filename}") from None
+        raise BadPanel(f"{label}: no such file in the dataset at that revision") from None
     if meta.size is None or meta.etag is None or meta.location is None:
-        raise HubError(f"{repo}@{day.commit[:10]}: the Hub gave no size, etag or location")
-    return Resolved(day, meta.commit_hash or day.commit, meta.etag, int(meta.size), meta.location)
+        raise HubError(f"{label}: the Hub gave no size, etag or location")
+    commit = meta.commit_hash or revision
+    return Located(path, commit, meta.etag, int(meta.size), meta.location, label)
+
+
+def resolve(api: Any, repo: str, filename: str, day: Day, traffic: Traffic) -> Resolved:
+    """The day's file at its commit: one HEAD to the Hub's resolver (not followed to the CDN)."""
+    what = f"{repo}@{day.commit[:10]} ({day.day})"
+    try:
+        at = locate(api, repo, filename, day.commit, traffic, what)
+    except BadPanel:
+        raise BadPanel(f"{what} has no {filename}") from None
+    return Resolved(day, at.commit, at.etag, at.size, at.location)
 
 
 class RangeFile(io.RawIOBase):
-    """A read-only, seekable view of a remote file: every read is one ``Range`` request."""
+    """A read-only, seekable view of a remote file: every read is one ``Range`` request, but
+    the file's tail, once read (a footer read takes the last 64 KiB), is kept and served from
+    memory, so reading the footer and then columns of one object fetches no byte twice."""
 
     def __init__(self, url: str, size: int, traffic: Traffic, what: str) -> None:
         super().__init__()
         self.url, self.size, self.traffic, self.what = url, size, traffic, what
         self.pos = 0
+        self._tail_at, self._tail = size, b""  # the kept bytes [tail_at, size)
 
     def readable(self) -> bool:
         return True
@@ -232,6 +268,17 @@ class RangeFile(io.RawIOBase):
         return n
 
     def _get(self, first: int, last: int) -> bytes:
+        at = self._tail_at
+        if first >= at:
+            return self._tail[first - at : last - at + 1]
+        if last >= at:
+            return self._fetch(first, at - 1) + self._tail[: last - at + 1]
+        data = self._fetch(first, last)
+        if last == self.size - 1:
+            self._tail_at, self._tail = first, data
+        return data
+
+    def _fetch(self, first: int, last: int) -> bytes:
         from huggingface_hub import get_session
         from huggingface_hub.errors import HfHubHTTPError
         from huggingface_hub.utils import hf_raise_for_status
@@ -244,9 +291,9 @@ class RangeFile(io.RawIOBase):
             return bytes(response.content)
 
         try:
-            data: bytes = _retrying(call, self.what, self.traffic, "range")
+            data: bytes = retrying(call, self.what, self.traffic, "range")
         except HfHubHTTPError as exc:  # pragma: no cover - _retrying translates these
-            raise HubError(f"{self.what}: {_first_line(exc)}") from None
+            raise HubError(f"{self.what}: {first_line(exc)}") from None
         self.traffic.bytes_read += len(data)
         return data
 
@@ -308,13 +355,19 @@ def _what(resolved: Resolved) -> str:
 
 
 def read_footer(resolved: Resolved, traffic: Traffic) -> pq.FileMetaData:
-    """A resolved day's Parquet footer (its schema, row groups and row count): the file's last
-    64 KiB, or a little more for a large footer."""
-    what = _what(resolved)
+    """A resolved day's Parquet footer (its schema, row groups and row count)."""
+    return footer_at(resolved.location, resolved.size, traffic, _what(resolved))
+
+
+def footer_at(
+    location: str, size: int, traffic: Traffic, what: str, source: RangeFile | None = None
+) -> pq.FileMetaData:
+    """A remote Parquet file's footer: its last 64 KiB, or a little more for a large footer
+    (read through ``source`` when given, which then keeps those bytes for later reads)."""
     try:
-        return pq.read_metadata(RangeFile(resolved.location, resolved.size, traffic, what))
+        return pq.read_metadata(source or RangeFile(location, size, traffic, what))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BadPanel(f"{what}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise BadPanel(f"{what}: not a readable Parquet file ({first_line(exc)})") from None
 
 
 def read_columns(
@@ -332,7 +385,7 @@ def read_columns(
         parquet = pq.ParquetFile(source, metadata=footer, pre_buffer=True)
         return parquet.read(columns=columns_for(parquet.schema_arrow, newest, columns))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BadPanel(f"{what}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise BadPanel(f"{what}: not a readable Parquet file ({first_line(exc)})") from None
 
 
 def truncated(rows: Sequence[int], ratio: float, reach: int = 3) -> list[bool]:
@@ -376,13 +429,18 @@ __all__: Sequence[str] = (
     "DAILY_FIELDS",
     "LAYOUTS",
     "Day",
+    "Located",
     "RangeFile",
     "Resolved",
     "Traffic",
     "columns_for",
     "days_and_files",
+    "first_line",
+    "footer_at",
     "hub_api",
     "list_days",
+    "locate",
     "read_columns",
     "resolve",
+    "retrying",
 )  # fmt: skip

@@ -96,7 +96,9 @@ def backfill(
     hub: Annotated[
         str | None,
         typer.Option(
-            "--hub", help="A Hub dataset whose history is the archive, e.g. cfahlgren1/hub-stats."
+            "--hub",
+            help="A Hub dataset to read the history from: cfahlgren1/hub-stats (a commit a "
+            "day) or modelpulse/model-pulse-data (monthly files).",
         ),
     ] = None,
     since: Annotated[
@@ -122,8 +124,9 @@ def backfill(
 
     Keeps tracked models and new releases of tracked orgs.  Each file lands in one transaction
     or not at all: a bad file is refused (exit 2) while the others land; re-runs replace rows.
-    With --hub, the days are the dataset's upload commits, read by range from the Hub (only the
-    columns needed); days landed already from the same commit are skipped.
+    With --hub, the days are the dataset's upload commits (hub-stats) or the days of its monthly
+    files (model-pulse-data), read by range from the Hub (only the columns and row groups
+    needed); days landed already from the same commit or file are skipped.
 
     Example: ram backfill --hub cfahlgren1/hub-stats --since 2025-03-01
     """
@@ -215,7 +218,9 @@ class _HubDisplay(StderrProgress):
         if self.bar is not None and "days" in self.tasks:
             done = step.index if step.kind in ("saved", "refused") else step.index - 1
             text = f"{step.day} · {mb:,.1f} MB read{self._pace(step, mb)}"
-            self.bar.update(self.tasks["days"], completed=done, description=text)
+            # a long-format archive's total is an estimate until each month is read
+            self.bar.update(self.tasks["days"], completed=done, total=step.total,
+                            description=text)  # fmt: skip
         elif step.kind == "saved" and step.run is not None:
             saved = _n(step.run.observations, "observation")
             self._line(f"[{step.index}/{step.total}] {step.day}: saved {saved} "
@@ -254,7 +259,8 @@ def _backfill_hub(
         print(f"{_n(len(out.gaps), 'day')} without an upload in the archive (left as gaps, "
               f"never filled in): {shown}{more}", file=sys.stderr)  # fmt: skip
     if out.stopped is not None:
-        raise HubError(f"stopped with {_n(out.left, 'day')} left: {out.stopped}")
+        left = f"up to {_n(out.left, 'day')}" if out.left_is_estimate else _n(out.left, "day")
+        raise HubError(f"stopped with {left} left: {out.stopped}")
     _raise_for(refused, len(out.runs))
 
 

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from collectors import hub_archive as ha
 from collectors.archive import ArchiveFile, qualify
+from collectors.hub_series import SERIES_LAYOUTS
 from ram.config import Config
 from ram.errors import BadInput, BadPanel, HubError, RamError
 from ram.pipeline import backfill as bf
@@ -58,6 +59,7 @@ class HubBackfill:
     traffic: ha.Traffic = field(default_factory=ha.Traffic)
     stopped: str | None = None  # why it stopped before the end (budget, rate limit)
     left: int = 0
+    left_is_estimate: bool = False  # ``left`` counts calendar days of files not read yet
     gaps: list[date] = field(default_factory=list)  # days in range the archive has no upload of
 
 
@@ -98,7 +100,13 @@ def backfill_hub(
     token: str | bool | None = None,
     progress: Callable[[HubStep], None] | None = None,
 ) -> HubBackfill:
-    """Land every day of ``repo``'s history in ``since``..``until`` not landed already."""
+    """Land every day of ``repo``'s history in ``since``..``until`` not landed already (a
+    long-format archive of monthly files goes to ``hub_series_backfill``)."""
+    if repo in SERIES_LAYOUTS:
+        from ram.pipeline.hub_series_backfill import backfill_series
+
+        return backfill_series(cfg, db, repo, SERIES_LAYOUTS[repo], since=since, until=until,
+                               endpoint=endpoint, token=token, progress=progress)  # fmt: skip
     api, traffic, filename, days, landed = _listing(cfg, db, repo, since, until, endpoint, token)
     out = HubBackfill(repo, traffic=traffic)
     if days:
@@ -158,7 +166,7 @@ def _locate(
     return [d for d, bad in zip(located, short, strict=True) if not bad]
 
 
-def _write(repo: str, day: date, table: pa.Table, tmp: Path) -> ArchiveFile:
+def write_day(repo: str, day: date, table: pa.Table, tmp: Path) -> ArchiveFile:
     """The day's columns as a local Parquet file named by the day: the policy then runs on it
     as on any archive file."""
     path = tmp / _name(repo) / day.isoformat() / "models.parquet"
@@ -184,7 +192,7 @@ def _land_days(
     except BadPanel as exc:
         out.runs.append(_refused(repo, newest.day, exc))
         return
-    last = _write(repo, newest.day.day, table, tmp)
+    last = write_day(repo, newest.day.day, table, tmp)
     q = qualify([last], flt, columns, min_files=1)
     flt, best = q.flt, q.best
     static = ha.static_part(table, flt.tracked_ids, flt.tracked_orgs, columns)
@@ -197,11 +205,13 @@ def _land_days(
                 file = last
             else:
                 counts = ha.read_columns(d.resolved, d.footer, False, out.traffic, columns)
-                file = _write(repo, d.day.day, ha.with_static(counts, static, columns), tmp)
+                file = write_day(repo, d.day.day, ha.with_static(counts, static, columns), tmp)
             if progress:
                 progress(HubStep("read", d.day.day, done, total, out.traffic.bytes_read))
             details = {"hub_repo": repo, "commit": d.resolved.commit, "etag": d.resolved.etag,
-                       "hub_file": filename, "rows_in_file": d.footer.num_rows}  # fmt: skip
+                       "hub_file": filename,
+                       "file": f"hf://datasets/{repo}@{d.resolved.commit}/{filename}",
+                       "rows_in_file": d.footer.num_rows}  # fmt: skip
             run = bf.land(cfg, db, file, flt, best, details, prior_via)
             Path(file.path).unlink(missing_ok=True)
             step = "saved"
@@ -213,12 +223,17 @@ def _land_days(
 
 
 def _refused(repo: str, day: ha.Day, exc: RamError) -> RunRecord:
+    return refused_day(repo, day.day, day.commit, exc)
+
+
+def refused_day(repo: str, day: date, commit: str, exc: RamError) -> RunRecord:
+    """A day of ``repo`` that could not land, as a failed run (never stored)."""
     from ram.dates import now_utc
 
     return RunRecord(
         kind="backfill", source=f"archive:{_name(repo)}", started_at=now_utc(),
         finished_at=now_utc(), status="failed", error_summary=str(exc),
-        details={"hub_repo": repo, "commit": day.commit, "snapshot_date": day.day.isoformat(),
+        details={"hub_repo": repo, "commit": commit, "snapshot_date": day.isoformat(),
                  "exit_code": exc.exit_code},
     )  # fmt: skip
 
@@ -234,7 +249,13 @@ def dry_run_hub(
     token: str | bool | None = None,
 ) -> tuple[pd.DataFrame, ha.Traffic]:
     """The days a backfill would land (``DRY_RUN_COLUMNS``): each commit, whether it landed
-    already, and the size of its file (one resolve per day to land; no Parquet byte read)."""
+    already, and the size of its file (one resolve per day to land; no Parquet byte read).
+    A long-format archive lists its monthly files instead (``hub_series_backfill``)."""
+    if repo in SERIES_LAYOUTS:
+        from ram.pipeline.hub_series_backfill import dry_run_series
+
+        return dry_run_series(cfg, db, repo, SERIES_LAYOUTS[repo], since=since, until=until,
+                              endpoint=endpoint, token=token)  # fmt: skip
     api, traffic, filename, days, landed = _listing(cfg, db, repo, since, until, endpoint, token)
     rows = []
     for d in days:
@@ -246,4 +267,12 @@ def dry_run_hub(
     return frame, traffic
 
 
-__all__ = ["DRY_RUN_COLUMNS", "HubBackfill", "HubStep", "backfill_hub", "dry_run_hub"]
+__all__ = [
+    "DRY_RUN_COLUMNS",
+    "HubBackfill",
+    "HubStep",
+    "backfill_hub",
+    "dry_run_hub",
+    "refused_day",
+    "write_day",
+]

@@ -749,6 +749,20 @@ class Store:
         ).fetchall()
         return {str(c): str(d) for c, d in rows}
 
+    def landed_file_days(self, source: str) -> list[tuple[str, str, str, list[str]]]:
+        """The days a backfill of ``source`` landed from a dataset's files: ``(file, etag,
+        day, the days that file held)`` for each landed day (ISO dates)."""
+        rows = self.con.execute(
+            """SELECT json_extract_string(details, '$.hub_file'),
+                      json_extract_string(details, '$.etag'),
+                      json_extract_string(details, '$.snapshot_date'),
+                      coalesce(json_extract_string(details, '$.file_days[*]'), [])
+            FROM runs WHERE kind = 'backfill' AND status = 'ok' AND source = ?
+                AND json_extract_string(details, '$.hub_file') IS NOT NULL""",
+            [source],
+        ).fetchall()
+        return [(str(f), str(e), str(d), [str(x) for x in days]) for f, e, d, days in rows]
+
     def source_counts(self) -> list[tuple[str, int]]:
         """Each observation source with its row count, the largest first."""
         rows = self.con.execute(
