@@ -168,3 +168,15 @@ def test_commands_benchmark_times_every_command_and_its_sql_peer_agrees() -> Non
     # Each process reports its own peak, not the benchmark's (which holds pandas and a panel).
     assert 10 < floor["peak_rss_mb"] < 120
     assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in result["rows"])
+
+
+def test_the_long_format_hub_backfill_benchmark_lands_every_day_and_re_runs_free() -> None:
+    """benchmarks/hub_series_backfill.py at a small size: every day lands, within the contract,
+    reading a part of the month file, and a second run fetches no Parquet bytes."""
+    from benchmarks.hub_series_backfill import measure as measure_series
+
+    row = measure_series(20_000, days=3)
+    assert row["violations"] == [] and row["days_landed"] == 3 and row["models_a_day"] > 1000
+    assert 0 < row["sent"]["month"] < row["month_bytes"]
+    assert row["requests"]["resolve"] <= 2 * 3 and row["rerun_bytes"] == 0
+    assert "range" not in row["rerun_requests"]
