@@ -19,7 +19,7 @@ that hold a kept model.  Fetch only: records and Arrow tables, never the store.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -237,6 +237,16 @@ def read_static(
     return pa.table(out)
 
 
+def _bounds(footer: pq.FileMetaData, group: int, column: int) -> tuple[str, str] | None:
+    """The min and max of a text column in one row group, from its statistics (None without)."""
+    stats = footer.row_group(group).column(column).statistics
+    if stats is None or not stats.has_min_max:
+        return None
+    lo, hi = stats.min, stats.max
+    return (lo.decode() if isinstance(lo, bytes) else str(lo),
+            hi.decode() if isinstance(hi, bytes) else str(hi))  # fmt: skip
+
+
 def candidate_groups(
     footer: pq.FileMetaData,
     column: int,
@@ -249,7 +259,6 @@ def candidate_groups(
     with one of ``p``'s upper/lower-case spellings, so a group can hold one only if its
     ``[min, max]`` meets a spelling (of the first ``reach`` characters) or starts with one.
     Sound for any statistics that bound the values; a group without them is a candidate."""
-    import bisect
     import itertools
 
     def spellings(prefix: str) -> list[str]:
@@ -262,38 +271,33 @@ def candidate_groups(
                                  *(f"{o.lower()}/" for o in tracked_orgs))
                      for v in spellings(p) if v})  # fmt: skip
     known = set(starts)
-    out = []
-    for g in range(footer.num_row_groups):
-        stats = footer.row_group(g).column(column).statistics
-        if stats is None or not stats.has_min_max:
-            out.append(g)
-            continue
-        lo, hi = stats.min, stats.max
-        lo = lo.decode() if isinstance(lo, bytes) else str(lo)
-        hi = hi.decode() if isinstance(hi, bytes) else str(hi)
-        i = bisect.bisect_left(starts, lo)
-        inside = i < len(starts) and starts[i] <= hi  # a spelling within [lo, hi]
-        if inside or any(lo[:j] in known for j in range(1, reach + 1)):  # lo starts with one
-            out.append(g)
-    return out
+
+    def starts_with_one(lo: str) -> bool:
+        return any(lo[:j] in known for j in range(1, reach + 1))
+
+    # a spelling within [lo, hi], or lo itself starting with one
+    return _groups_holding(footer, column, starts, starts_with_one)
 
 
-def _groups_holding(footer: pq.FileMetaData, column: int, wanted: Sequence[str]) -> list[int]:
+def _groups_holding(
+    footer: pq.FileMetaData,
+    column: int,
+    wanted: Sequence[str],
+    also: Callable[[str], bool] | None = None,
+) -> list[int]:
     """Row groups whose min/max statistics of ``column`` can hold one of the sorted ``wanted``
-    (every group without statistics)."""
+    or whose min satisfies ``also`` (every group without statistics)."""
     import bisect
 
     out = []
     for g in range(footer.num_row_groups):
-        stats = footer.row_group(g).column(column).statistics
-        if stats is None or not stats.has_min_max:
+        bounds = _bounds(footer, g, column)
+        if bounds is None:
             out.append(g)
             continue
-        lo, hi = stats.min, stats.max
-        lo = lo.decode() if isinstance(lo, bytes) else lo
-        hi = hi.decode() if isinstance(hi, bytes) else hi
+        lo, hi = bounds
         i = bisect.bisect_left(wanted, lo)
-        if i < len(wanted) and wanted[i] <= hi:
+        if (i < len(wanted) and wanted[i] <= hi) or (also is not None and also(lo)):
             out.append(g)
     return out
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -136,3 +137,15 @@ def weekly_layout(root: Path, days: Sequence[dt.date]) -> Path:
     for i, day in enumerate(days, start=1):
         write_archive(base / "models" / day.isoformat() / "models.parquet", snapshot_rows(i))
     return base / "models"
+
+
+def observations(db: Path) -> list[tuple[Any, ...]]:
+    """The stored observations, by model and day: what a backfill test compares."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "SELECT model_id, obs_date, downloads_30d, downloads_all_time, likes, source "
+            "FROM observations ORDER BY model_id, obs_date"
+        ).fetchall()
+    finally:
+        con.close()

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from ram.config import Config, parse_config
 from ram.pipeline import backfill as bf
 from ram.pipeline import hub_backfill as hb
-from tests.archive_fixtures import SCHEMA, hub_stats_layout, model, snapshot_rows
+from tests.archive_fixtures import SCHEMA, hub_stats_layout, model, observations, snapshot_rows
 from tests.conftest import CliRunner
 from tests.fakehub_datasets import DatasetHub
 
@@ -57,17 +56,6 @@ def hub() -> Iterator[DatasetHub]:
 @pytest.fixture
 def cfg() -> Config:
     return parse_config(CONFIG)
-
-
-def observations(db: Path) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "SELECT model_id, obs_date, downloads_30d, downloads_all_time, likes, source "
-            "FROM observations ORDER BY model_id, obs_date"
-        ).fetchall()
-    finally:
-        con.close()
 
 
 def test_it_lands_what_the_archive_holds_and_records_each_commit(

@@ -25,7 +25,7 @@ from collectors.hub_series import ALL_TIME_SINCE, candidate_groups
 from ram.config import Config, parse_config
 from ram.pipeline import backfill as bf
 from ram.pipeline import hub_backfill as hb
-from tests.archive_fixtures import snapshot_rows, write_archive
+from tests.archive_fixtures import observations, snapshot_rows, write_archive
 from tests.conftest import CliRunner
 from tests.fakehub_datasets import DatasetHub
 
@@ -111,17 +111,6 @@ def hub() -> Iterator[DatasetHub]:
 @pytest.fixture
 def cfg() -> Config:
     return parse_config(CONFIG)
-
-
-def observations(db: Path) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "SELECT model_id, obs_date, downloads_30d, downloads_all_time, likes, source "
-            "FROM observations ORDER BY model_id, obs_date"
-        ).fetchall()
-    finally:
-        con.close()
 
 
 def static_fields(db: Path) -> list[tuple[Any, ...]]:
