@@ -144,6 +144,32 @@ def test_live_rows_win_over_archive_rows_of_the_same_day(tmp_path: Path) -> None
     assert set(obs["source"]) == {"hub"}
 
 
+def test_one_row_per_model_and_day_by_source_rank_in_id_then_day_order(tmp_path: Path) -> None:
+    """Live beats panel beats archive on a shared day; a day one source alone holds keeps its
+    row; the rows come sorted by id (text order, not insertion order) then day."""
+    db = tmp_path / "s.duckdb"
+    ids = ("b/y", "a/x", "B/z")
+    with Store.open(db) as s:
+        s.save(_run(), observations=_obs("2025-01-03", [1, 2, 3], ids).assign(source="archive:x"))
+        s.save(_run(), observations=_obs("2025-01-02", [4, 5, 6], ids).assign(source="archive:x"))
+        s.save(_run(), observations=_obs("2025-01-03", [7, 8, 9], ids).assign(source="panel:p"))
+        s.save(_run(), observations=_obs("2025-01-03", [10, None], ids[:2]))  # hub, a NULL
+        s.save(_run(), observations=_obs("2025-01-04", [20], ids[2:]).assign(source="panel:p"))
+        got = s.observations()
+        counts = s.observations(["a/x", "B/z"], counts_only=True)
+    rows = list(got[["model_id", "obs_date", "source"]].itertuples(index=False, name=None))
+    assert [(m, str(d.date()), src) for m, d, src in rows] == [
+        ("B/z", "2025-01-02", "archive:x"), ("B/z", "2025-01-03", "panel:p"),
+        ("B/z", "2025-01-04", "panel:p"), ("a/x", "2025-01-02", "archive:x"),
+        ("a/x", "2025-01-03", "hub"), ("b/y", "2025-01-02", "archive:x"),
+        ("b/y", "2025-01-03", "hub"),
+    ]  # fmt: skip
+    assert got["downloads_all_time"].tolist()[:5] == [6, 9, 20, 5, pd.NA]
+    assert got["downloads_all_time"].tolist()[5:] == [4, 10]
+    assert list(counts.columns) == ["model_id", "obs_date", "downloads_all_time", "downloads_30d"]
+    assert counts["model_id"].tolist() == ["B/z"] * 3 + ["a/x"] * 2
+
+
 def test_rename_moves_history(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     with Store.open(db) as s:

@@ -647,24 +647,37 @@ class Store:
         Python object per string)."""
         import pandas as pd
 
-        where, params = "", list[object]()
         columns = "model_id, obs_date, downloads_all_time, downloads_30d"
+        raw = f"{columns}, observed_at, source"  # the columns and what breaks a day's tie
         if not counts_only:
+            raw += ", likes"
             columns = """model_id, obs_date, observed_at::TIMESTAMP AS observed_at,
                 downloads_all_time, downloads_30d, likes, source"""
-        if model_ids is not None:
+        latest = f"""QUALIFY row_number() OVER (PARTITION BY model_id, obs_date
+                     ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1"""
+        if model_ids is not None:  # a class pool or one model: the window over its rows
+            query = f"""SELECT {columns} FROM observations
+                WHERE model_id IN (SELECT model_id FROM _want) {latest}
+                ORDER BY model_id, obs_date"""
             self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
-            where = "WHERE model_id IN (SELECT model_id FROM _want)"
+        else:
+            # Everything: most (model, day) pairs have one row, so only the pairs held twice go
+            # through the window, and the sort is on an integer rank of the id, not its text
+            # (1.3 M rows: 0.46 -> 0.27 s, the same rows in the same order, less memory).  The
+            # table is scanned at each use rather than materialized (a scan costs little).
+            query = f"""WITH o AS NOT MATERIALIZED (SELECT {raw} FROM observations),
+                twice AS (SELECT model_id, obs_date FROM o GROUP BY ALL HAVING count(*) > 1),
+                one AS (
+                    SELECT * FROM o ANTI JOIN twice USING (model_id, obs_date)
+                    UNION ALL BY NAME
+                    SELECT * FROM (SELECT * FROM o SEMI JOIN twice USING (model_id, obs_date))
+                    {latest}),
+                ranked AS (SELECT model_id, row_number() OVER (ORDER BY model_id) AS _k
+                           FROM (SELECT DISTINCT model_id FROM o))
+                SELECT {columns} FROM one JOIN ranked USING (model_id)
+                ORDER BY ranked._k, obs_date"""
         try:
-            return duck.frame(
-                self.con,
-                f"""SELECT {columns}
-                FROM observations {where}
-                QUALIFY row_number() OVER (PARTITION BY model_id, obs_date
-                        ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1
-                ORDER BY model_id, obs_date""",
-                params,
-            )
+            return duck.frame(self.con, query)
         finally:
             if model_ids is not None:
                 self.con.unregister("_want")
