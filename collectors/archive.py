@@ -214,6 +214,10 @@ def read_archive(
         select = select_list(file.path, schema, mapping)
         con.register("_tracked", _keys(flt.tracked_ids, with_id=True))
         con.register("_orgs", _keys(flt.tracked_orgs))
+        # the first segment of every id either join can match: the rest of the file never
+        # meets a lower-cased comparison (lower and the split on '/' commute)
+        heads = frozenset({*(i.split("/", 1)[0] for i in flt.tracked_ids), *flt.tracked_orgs})
+        con.register("_heads", _keys(heads))
         con.register("_excluded", _keys(flt.exclude_ids))
         con.register("_qualified", _keys(flt.qualified_ids))
         covered = sorted(flt.covered_orgs) if flt.covered_until is not None else []
@@ -242,9 +246,10 @@ _FILTER_COLUMNS = ("model_id", "downloads_30d", "pipeline_tag", "created_at")
 _QUERY = """
 WITH src AS (SELECT {light}, file_row_number FROM read_parquet($p, file_row_number = true)),
 keyed AS (
-    SELECT raw_id, downloads_30d, pipeline_tag, created_at, file_row_number,
-           lower(raw_id) AS id_key
-    FROM src WHERE raw_id IS NOT NULL),
+    SELECT s.raw_id, s.downloads_30d, s.pipeline_tag, s.created_at, s.file_row_number,
+           lower(s.raw_id) AS id_key
+    FROM src AS s JOIN _heads AS h ON lower(split_part(s.raw_id, '/', 1)) = h.key
+    WHERE s.raw_id IS NOT NULL),
 tracked AS (
     SELECT k.file_row_number, k.id_key, k.raw_id, t.model_id AS tracked_id
     FROM keyed AS k JOIN _tracked AS t ON k.id_key = t.key),
@@ -406,10 +411,15 @@ def _fetch(
 
 
 def _keys(values: frozenset[str], with_id: bool = False) -> pa.Table:
-    ordered = sorted(values)
-    keys = pa.array([v.lower() for v in ordered], pa.string())
+    """One row per lower-cased key, so that a join on it never doubles a row of the file
+    ("Qwen" and "qwen" are one org); an id spelled several ways keeps its first spelling in
+    sorted order."""
+    spelling: dict[str, str] = {}
+    for v in sorted(values):
+        spelling.setdefault(v.lower(), v)
+    keys = pa.array(list(spelling), pa.string())
     if with_id:
-        return pa.table({"key": keys, "model_id": pa.array(ordered, pa.string())})
+        return pa.table({"key": keys, "model_id": pa.array(list(spelling.values()), pa.string())})
     return pa.table({"key": keys})
 
 

@@ -190,6 +190,22 @@ def test_tracked_ids_match_case_insensitively_and_keep_catalog_spelling(tmp_path
     assert read_archive(file, flt).column("model_id").to_pylist() == ["qwen/qwen3-8b"]
 
 
+def test_ids_match_once_whatever_the_spellings_of_their_org(tmp_path: Path) -> None:
+    """Tracked ids and orgs in several spellings of one org, and an id without an org: each
+    row of the file comes back once (the first segments joined on are distinct keys)."""
+    file = one_file(tmp_path, snapshot_rows())
+    flt = ArchiveFilter(
+        tracked_ids=frozenset({"qwen/qwen3-8b", "QWEN/Qwen3-14B", "GPT2"}),
+        tracked_orgs=frozenset({"Qwen", "qwen", "META-LLAMA"}),
+        allowed_pipeline_tags=("text-generation",),
+    )
+    ids = read_archive(file, flt).column("model_id").to_pylist()
+    assert ids == sorted(set(ids))
+    assert {"qwen/qwen3-8b", "QWEN/Qwen3-14B", "GPT2", "Qwen/Qwen3-8B-GGUF",
+            "meta-llama/Llama-3.1-8B-Instruct"} <= set(ids)  # fmt: skip
+    assert "someone/Qwen3-8B-finetune" not in ids and "TheBloke/Llama-3.1-8B-GGUF" not in ids
+
+
 def test_policy_knobs(tmp_path: Path) -> None:
     file = one_file(tmp_path, snapshot_rows())
     no_min = ArchiveFilter(tracked_orgs=ORGS, reject_patterns=REJECT)
