@@ -40,8 +40,11 @@ __all__ = [
     "discover",
     "is_remote",
     "qualify",
+    "qualifying",
     "read_archive",
+    "read_unsettled",
     "require_httpfs",
+    "settle",
 ]
 
 HTTPFS_INSTALL = "python -c \"import duckdb; duckdb.connect().install_extension('httpfs')\""
@@ -208,7 +211,63 @@ def read_archive(
     All-or-nothing: a malformed file raises ``BadPanel`` naming it and nothing is returned.
     """
     mapping = merge_columns(columns)
-    rejects = [re.compile(p, re.IGNORECASE) for p in flt.reject_patterns]
+    return _finish(file, _select(file, flt, mapping), flt, mapping)
+
+
+def read_unsettled(
+    file: ArchiveFile, flt: ArchiveFilter, columns: Mapping[str, str] | None = None
+) -> pa.Table:
+    """The file's rows of tracked models and of every candidate release the policy would keep
+    once qualified, before ``min_downloads`` and the count checks: the one read of a file in
+    a batch, which ``qualifying`` and ``settle`` then finish.  ``BadPanel`` for a file that is
+    no readable archive."""
+    return _select(file, replace(flt, min_downloads=None), merge_columns(columns))
+
+
+def qualifying(
+    file: ArchiveFile,
+    rows: pa.Table,
+    flt: ArchiveFilter,
+    columns: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """What the qualify pass takes from ``rows`` (``read_unsettled``'s): each discovered repo the
+    policy keeps under ``flt`` as it stands, with its 30-day count.  ``BadPanel`` where that
+    pass refuses the file: a 30-day or all-time count that is no count in those rows."""
+    table = _finish(file, _threshold(rows, flt), flt, merge_columns(columns), _QUALIFY_COUNTS)
+    found = table.filter(table["discovered"])
+    best: dict[str, int] = {}
+    ids, counts = found.column("model_id").to_pylist(), found.column("downloads_30d").to_pylist()
+    for mid, n in zip(ids, counts, strict=True):
+        if n is not None and n > best.get(mid, -1):
+            best[mid] = n
+    return best
+
+
+def settle(
+    file: ArchiveFile,
+    rows: pa.Table,
+    flt: ArchiveFilter,
+    columns: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """``read_archive``'s answer from ``read_unsettled``'s ``rows``, under ``flt`` with the
+    releases its batch qualified: the same rows, checked the same way."""
+    return _finish(file, _threshold(rows, flt), flt, merge_columns(columns))
+
+
+def _threshold(rows: pa.Table, flt: ArchiveFilter) -> pa.Table:
+    """``min_downloads`` as the query applies it: a discovered repo stays when its 30-day count
+    reaches it or its id (any case) is qualified; tracked models always."""
+    if flt.min_downloads is None or rows.num_rows == 0:
+        return rows
+    qualified = pa.array(sorted({q.lower() for q in flt.qualified_ids}), pa.string())
+    enough = pc.greater_equal(rows["downloads_30d"], pa.scalar(flt.min_downloads, pa.int64()))
+    known = pc.is_in(pc.utf8_lower(rows["model_id"]), value_set=qualified)
+    keep = pc.or_(pc.invert(rows["discovered"]), pc.or_(pc.fill_null(enough, False), known))
+    return rows.filter(keep)
+
+
+def _select(file: ArchiveFile, flt: ArchiveFilter, mapping: Mapping[str, str]) -> pa.Table:
+    """The query's rows: the policy in SQL, ``min_downloads`` included, nothing checked yet."""
     with _connect() as con:
         schema = _fetch(con, file, "SELECT * FROM read_parquet($p) LIMIT 0", _p(file)).schema
         select = select_list(file.path, schema, mapping)
@@ -232,9 +291,19 @@ def read_archive(
         }
         light_select = select_list(file.path, schema, light)
         query = _QUERY.format(light=light_select, select=select)
-        table = _fetch(con, file, query, params)
-    table = _drop_rejected(table, rejects)
-    _check(file, table, mapping)
+        return _fetch(con, file, query, params)
+
+
+def _finish(
+    file: ArchiveFile,
+    table: pa.Table,
+    flt: ArchiveFilter,
+    mapping: Mapping[str, str],
+    counts: Sequence[str] = COUNTS,
+) -> pa.Table:
+    """The query's rows without the rejected names, checked, in ``OUTPUT_SCHEMA``."""
+    table = _drop_rejected(table, [re.compile(p, re.IGNORECASE) for p in flt.reject_patterns])
+    _check(file, table, mapping, counts)
     return table.select(OUTPUT_SCHEMA.names).cast(OUTPUT_SCHEMA)
 
 
@@ -363,6 +432,7 @@ def qualify(
 
 
 _QUALIFY_COLUMNS = ("model_id", "downloads_30d", "downloads_all_time", "pipeline_tag")
+_QUALIFY_COUNTS = ("downloads_30d", "downloads_all_time")  # what the light pass reads and checks
 
 
 def require_httpfs(path: str) -> None:
@@ -435,13 +505,15 @@ def _drop_rejected(table: pa.Table, rejects: Sequence[re.Pattern[str]]) -> pa.Ta
     return table.filter(pa.array(keep, pa.bool_()))
 
 
-def _check(file: ArchiveFile, table: pa.Table, mapping: Mapping[str, str]) -> None:
+def _check(
+    file: ArchiveFile, table: pa.Table, mapping: Mapping[str, str], counts: Sequence[str] = COUNTS
+) -> None:
     """Refuse kept rows the store could not trust: a count that is no count, one model twice.
 
     The first bad row of the file is named (its row number, counted from 1, and its model).
     """
     first: tuple[int, str, str, str] | None = None
-    for key in COUNTS:
+    for key in counts:
         bad = table.filter(pc.is_valid(table.column(f"{key}_bad")))
         if bad.num_rows:
             at = pc.index(bad.column("file_row_number"), pc.min(bad.column("file_row_number")))
@@ -455,6 +527,6 @@ def _check(file: ArchiveFile, table: pa.Table, mapping: Mapping[str, str]) -> No
             f"{model}, not a whole number from 0 to 2^53 - 1; nothing imported"
         )
     if table.num_rows and len(pc.unique(table.column("model_id"))) != table.num_rows:
-        counts = pc.value_counts(table.column("model_id"))
-        twice = next(v["values"] for v in counts.to_pylist() if v["counts"] > 1)
+        seen = pc.value_counts(table.column("model_id"))
+        twice = next(v["values"] for v in seen.to_pylist() if v["counts"] > 1)
         raise BadPanel(f"{file.path}: {twice} appears more than once; nothing imported")

@@ -37,8 +37,6 @@ class _Display(StderrProgress):
         if self.bar is not None:
             # the bar stays one line: date and file name; plain lines carry the full path
             self._advance(step, f"{step.file.snapshot_date} {step.file.path.rsplit('/', 1)[-1]}")
-        elif step.kind == "check" and step.index == 1:
-            self._line(f"checking {step.total} files for new releases' first days")
         elif step.kind == "read":
             self._line(f"[{step.index}/{step.total}] reading {where}")
         elif step.kind == "saved" and step.run is not None:
@@ -49,17 +47,16 @@ class _Display(StderrProgress):
             )
 
     def _advance(self, step: Step, where: str) -> None:
-        stage = "check" if step.kind == "check" else "import"
+        # every file is read first (what they qualify together settles each), then saved
+        stage = "read" if step.kind == "read" else "import"
         if stage not in self.tasks:
-            label = (
-                "checking" if stage == "check" else ("counting" if self.dry_run else "importing")
-            )
+            label = "reading" if stage == "read" else ("counting" if self.dry_run else "saving")
             self.tasks[stage] = self.bar.add_task(label, total=step.total)
-            if stage == "import" and "check" in self.tasks:
-                self.bar.remove_task(self.tasks["check"])
+            if stage == "import" and "read" in self.tasks:
+                self.bar.remove_task(self.tasks["read"])
         task = self.tasks[stage]
         done = step.index if step.kind in ("saved", "counted", "refused") else step.index - 1
-        verb = "checking" if stage == "check" else "reading"
+        verb = "reading" if stage == "read" else ("counting" if self.dry_run else "saving")
         self.bar.update(task, completed=done, description=f"{verb} {where}")
 
 

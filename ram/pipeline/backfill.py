@@ -8,6 +8,7 @@ a bad file is refused and reported while the other files still land.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from collectors.archive import (
     ArchiveFile,
@@ -22,10 +24,12 @@ from collectors.archive import (
     count_rows,
     discover,
     is_remote,
-    qualify,
+    qualifying,
     read_archive,
     read_derivative_counts,
+    read_unsettled,
     require_httpfs,
+    settle,
 )
 from ram import catalog
 from ram.config import Config
@@ -40,8 +44,8 @@ _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 @dataclass(frozen=True)
 class Step:
-    """Progress of a backfill: ``check`` (qualify pass), ``read``, ``saved``, ``counted``
-    (dry run) or ``refused`` for file ``index`` of ``total``."""
+    """Progress of a backfill: ``read`` (every file first), then ``saved``, ``counted`` (dry
+    run) or ``refused`` for file ``index`` of ``total``."""
 
     kind: str
     file: ArchiveFile
@@ -147,8 +151,15 @@ def _stored(cfg: Config, db: Path | None) -> tuple[frozenset[str], dict[str, str
 
 def _read(file: ArchiveFile, p: _Plan, cfg: Config, best: Mapping[str, int]) -> _Kept:
     """Read one file and resolve its models; discovered repos the policy rejects are dropped."""
+    return _resolve(file, read_archive(file, p.flt, cfg.archive.columns), p, cfg, best)
+
+
+def _resolve(
+    file: ArchiveFile, table: pa.Table, p: _Plan, cfg: Config, best: Mapping[str, int]
+) -> _Kept:
+    """A file's kept rows (``read_archive``'s) as the store's models and observations."""
     rows_in_file = count_rows(file)
-    frame = read_archive(file, p.flt, cfg.archive.columns).to_pandas(types_mapper=_PANDAS_TYPES.get)
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     ids = frame["model_id"]
     seen_max = pd.to_numeric(ids.map(best), errors="coerce").astype("Int64")
     models = pd.DataFrame(
@@ -257,26 +268,45 @@ def _files(
     progress: Progress | None,
 ) -> Iterator[tuple[int, int, ArchiveFile, _Kept | None, RamError | None]]:
     """Each file, oldest first, as ``(i, total, file, what we keep, why it was refused)``: the
-    one reading loop behind ``backfill`` and ``dry_run``."""
+    one reading loop behind ``backfill`` and ``dry_run``.
+
+    Every file is read once (``read_unsettled``: tracked models and every candidate release)
+    and its rows set aside; what the rows of all files qualify (a new release that reaches
+    ``min_downloads`` in any of them keeps its earlier days) then settles each file's rows.
+    One file alone has no later snapshot to qualify a release: its own threshold applies."""
     p = _plan(cfg, archives, date, name, db)
-    total = len(p.files)
-
-    def checking(i: int, file: ArchiveFile) -> None:
-        if progress:
-            progress(Step("check", file, i, total))
-
-    q = qualify(p.files, p.flt, cfg.archive.columns, checking)
-    p, best, refused = replace(p, flt=q.flt), q.best, q.refused
-    for i, file in enumerate(p.files, start=1):
-        kept, error = None, refused.get(file.path)
-        if error is None:
+    total, columns, flt = len(p.files), cfg.archive.columns, p.flt
+    qualifies = flt.min_downloads is not None and bool(flt.tracked_orgs) and total >= 2
+    best: dict[str, int] = {}
+    refused: dict[int, RamError] = {}
+    with tempfile.TemporaryDirectory(prefix="ram-backfill-") as tmp:
+        held: dict[int, Path] = {}
+        for i, file in enumerate(p.files, start=1):
             if progress:
                 progress(Step("read", file, i, total))
             try:
-                kept = _read(file, p, cfg, best)
+                rows = read_unsettled(file, flt, columns)
+                found = qualifying(file, rows, flt, columns) if qualifies else {}
             except (BadPanel, HubError) as exc:
-                error = exc
-        yield i, total, file, kept, error
+                refused[i] = exc
+                continue
+            for mid, n in found.items():
+                best[mid] = max(n, best.get(mid, -1))
+            held[i] = Path(tmp) / f"{i}.parquet"
+            pq.write_table(rows, held[i])
+            del rows
+        if qualifies:
+            flt = replace(flt, qualified_ids=flt.qualified_ids | frozenset(best))
+        p = replace(p, flt=flt)
+        for i, file in enumerate(p.files, start=1):
+            kept, error = None, refused.get(i)
+            if error is None:
+                try:
+                    table = settle(file, pq.read_table(held[i]), flt, columns)
+                    kept = _resolve(file, table, p, cfg, best)
+                except (BadPanel, HubError) as exc:
+                    error = exc
+            yield i, total, file, kept, error
 
 
 def backfill(
