@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,13 +140,75 @@ def weekly_layout(root: Path, days: Sequence[dt.date]) -> Path:
     return base / "models"
 
 
-def observations(db: Path) -> list[tuple[Any, ...]]:
-    """The stored observations, by model and day: what a backfill test compares."""
+def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query on a test store."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute(
-            "SELECT model_id, obs_date, downloads_30d, downloads_all_time, likes, source "
-            "FROM observations ORDER BY model_id, obs_date"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def observations(db: Path) -> list[tuple[Any, ...]]:
+    """The stored observations, by model and day: what a backfill test compares."""
+    return stored(
+        db,
+        "SELECT model_id, obs_date, downloads_30d, downloads_all_time, likes, source "
+        "FROM observations ORDER BY model_id, obs_date",
+    )
+
+
+def hub_cli_round(
+    cli: Any, url: str, tmp_path: Path, monkeypatch: Any, config: dict[str, Any], repo: str,
+    *landing: str,
+) -> tuple[Path, list[str], str, list[str]]:  # fmt: skip
+    """The command-line round both ``--hub`` layouts are tested by, against the test Hub at
+    ``url``: a dry run on an empty store (which writes none), a backfill with ``landing``'s
+    options, a dry run again.  Returns the store and the two dry runs' CSV lines around the
+    backfill's output."""
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    (tmp_path / "config.yaml").write_text(json.dumps(config))
+    db = tmp_path / "cli.duckdb"
+    dry = ("--db", db, "backfill", "--hub", repo, "--dry-run", "--format", "csv")
+    before = cli(*dry)
+    assert before.code == 0 and not db.exists(), before.err
+    landed = cli("--db", db, "backfill", "--hub", repo, *landing)
+    assert landed.code == 0, landed.err
+    after = cli(*dry)
+    assert after.code == 0, after.err
+    return db, before.out.splitlines(), landed.out, after.out.splitlines()
+
+
+@contextmanager
+def killed_on_landing(monkeypatch: Any, call: int) -> Iterator[None]:
+    """``ram.pipeline.backfill.land`` raising ``KeyboardInterrupt`` on its ``call``-th call, as
+    a Ctrl-C while that day is being written; the real one again afterwards."""
+    from ram.pipeline import backfill as bf
+
+    real, calls = bf.land, []
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bf, "land", dies)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(bf, "land", real)
+
+
+def backfill_twice(hub: Any, cfg: Any, db: Path, repo: str) -> Any:
+    """``ram backfill --hub repo`` from the test Hub into ``db``, then again with the Hub's
+    counters reset: the second run must change nothing and fetch no byte of a file.  Returns
+    the second run's result, the Hub's counters then being the second run's."""
+    from ram.pipeline import hub_backfill as hb
+
+    hb.backfill_hub(cfg, db, repo, endpoint=hub.url, token=False)
+    before = observations(db)
+    hub.reset_counts()
+    again = hb.backfill_hub(cfg, db, repo, endpoint=hub.url, token=False)
+    assert hub.bytes_sent == 0 and observations(db) == before
+    return again

@@ -17,7 +17,16 @@ import pytest
 from ram.config import Config, parse_config
 from ram.pipeline import backfill as bf
 from ram.pipeline import hub_backfill as hb
-from tests.archive_fixtures import SCHEMA, hub_stats_layout, model, observations, snapshot_rows
+from tests.archive_fixtures import (
+    SCHEMA,
+    backfill_twice,
+    hub_cli_round,
+    hub_stats_layout,
+    killed_on_landing,
+    model,
+    observations,
+    snapshot_rows,
+)
 from tests.conftest import CliRunner
 from tests.fakehub_datasets import DatasetHub
 
@@ -80,16 +89,9 @@ def test_it_lands_what_the_archive_holds_and_records_each_commit(
 def test_a_second_run_fetches_no_parquet_bytes(
     hub: DatasetHub, cfg: Config, tmp_path: Path
 ) -> None:
-    db = tmp_path / "hub.duckdb"
-    hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
-    before = observations(db)
-    hub.reset_counts()
-
-    again = hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
-
+    again = backfill_twice(hub, cfg, tmp_path / "hub.duckdb", REPO)
     assert again.runs == [] and again.skipped == DAYS
-    assert set(hub.counts) == {"commits"} and hub.bytes_sent == 0
-    assert observations(db) == before
+    assert set(hub.counts) == {"commits"}
 
 
 def test_it_reads_only_the_days_asked_for_and_catches_up_later(
@@ -153,19 +155,9 @@ def test_a_kill_during_a_day_leaves_that_day_out(
     hub: DatasetHub, cfg: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "hub.duckdb"
-    real, calls = bf.land, []
-
-    def dies_on_the_third(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bf, "land", dies_on_the_third)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_on_landing(monkeypatch, 3), pytest.raises(KeyboardInterrupt):
         hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
     assert {d for (_, d, *_) in observations(db)} == set(DAYS[:2])
-    monkeypatch.setattr(bf, "land", real)
 
     rest = hb.backfill_hub(cfg, db, REPO, endpoint=hub.url, token=False)
     assert [r.details["snapshot_date"] for r in rest.runs] == [d.isoformat() for d in DAYS[2:]]
@@ -249,22 +241,12 @@ def test_the_token_stays_on_the_hub(hub: DatasetHub, cfg: Config, tmp_path: Path
 
 def test_the_command_line(cli: CliRunner, hub: DatasetHub, tmp_path: Path,
                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("HF_ENDPOINT", hub.url)
-    (tmp_path / "config.yaml").write_text(json.dumps(CONFIG))
-    db = tmp_path / "cli.duckdb"
-
-    r = cli("--db", db, "backfill", "--hub", REPO, "--dry-run", "--format", "csv")
-    assert r.code == 0, r.err
-    lines = r.out.splitlines()
-    assert lines[0] == "date,commit,landed,file_bytes" and len(lines) == 6
-    assert not db.exists()
-
-    r = cli("--db", db, "backfill", "--hub", REPO, "--until", "2025-03-03")
-    assert r.code == 0, r.err
-    assert r.out.startswith(f"backfilled 3 days of {REPO} into {db} (9 observations; 0 days")
-
-    r = cli("--db", db, "backfill", "--hub", REPO, "--dry-run", "--format", "csv")
-    assert [line.split(",")[2] for line in r.out.splitlines()[1:]] == ["True"] * 3 + ["False"] * 2
+    db, before, landed, after = hub_cli_round(
+        cli, hub.url, tmp_path, monkeypatch, CONFIG, REPO, "--until", "2025-03-03"
+    )
+    assert before[0] == "date,commit,landed,file_bytes" and len(before) == 6
+    assert landed.startswith(f"backfilled 3 days of {REPO} into {db} (9 observations; 0 days")
+    assert [line.split(",")[2] for line in after[1:]] == ["True"] * 3 + ["False"] * 2
 
     for args, message in (
         (["--hub", "nobody/nothing"], "no dataset nobody/nothing on the Hub"),
