@@ -23,6 +23,7 @@ from collectors.archive_columns import (
     COUNTS,
     DEFAULT_COLUMNS,
     OUTPUT_SCHEMA,
+    id_expression,
     merge_columns,
     select_list,
 )
@@ -275,23 +276,49 @@ def _select(file: ArchiveFile, flt: ArchiveFilter, mapping: Mapping[str, str]) -
         con.register("_orgs", _keys(flt.tracked_orgs))
         # the first segment of every id either join can match: the rest of the file never
         # meets a lower-cased comparison (lower and the split on '/' commute)
-        heads = frozenset({*(i.split("/", 1)[0] for i in flt.tracked_ids), *flt.tracked_orgs})
-        con.register("_heads", _keys(heads))
+        heads = _keys(
+            frozenset({*(i.split("/", 1)[0] for i in flt.tracked_ids), *flt.tracked_orgs})
+        )
+        con.register("_heads", heads)
         con.register("_excluded", _keys(flt.exclude_ids))
         con.register("_qualified", _keys(flt.qualified_ids))
         covered = sorted(flt.covered_orgs) if flt.covered_until is not None else []
         con.register("_covered", pa.table({"org": pa.array(covered, pa.string())}))
-        light = {k: v if k in _FILTER_COLUMNS else "" for k, v in mapping.items()}
         params = {
             **_p(file),
+            "heads": heads_pattern(heads.column("key").to_pylist()),
             "obs_date": file.snapshot_date,
             "tags": list(flt.allowed_pipeline_tags),
             "min": flt.min_downloads,
             "until": flt.covered_until,
         }
-        light_select = select_list(file.path, schema, light)
-        query = _QUERY.format(light=light_select, select=select)
+        query = _QUERY.format(select=select, id=id_expression(schema, mapping))
         return _fetch(con, file, query, params)
+
+
+def heads_pattern(heads: Sequence[str]) -> str:
+    """An RE2 pattern that matches every id whose first segment, lower-cased, is one of
+    ``heads`` (lower-case): the scan's cheap prefilter, a superset of the exact join after it.
+
+    ASCII letters match in either case as ``lower`` maps them; an id with any non-ASCII
+    character (where ``lower`` and RE2's case folding could part) is left to the exact join by
+    the query's byte-length test, so the pattern needs to be right for ASCII ids only."""
+    alternatives = "|".join(_re2_literal(h) for h in heads) or "[^\\x00-\\x{10FFFF}]"
+    return f"^(?i)(?:{alternatives})(?:/|$)"
+
+
+def _re2_literal(text: str) -> str:
+    """``text`` as an RE2 literal: ASCII letters and digits as they are, other ASCII printables
+    escaped with a backslash, everything else by code point (``\\x{...}``)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        elif ch.isascii() and ch.isprintable() and ch != " ":
+            out.append("\\" + ch)
+        else:
+            out.append(f"\\x{{{ord(ch):X}}}")
+    return "".join(out)
 
 
 def _finish(
@@ -307,16 +334,17 @@ def _finish(
     return table.select(OUTPUT_SCHEMA.names).cast(OUTPUT_SCHEMA)
 
 
-# Ids and orgs join against registered Arrow tables (no user text in the SQL).  Plain LEFT JOINs on
-# the small tables keep the scan streaming; an IN/EXISTS subquery made DuckDB group every id.
-# The policy runs on a light projection (id, 30-day count, pipeline tag, creation time); the full
-# projection (counts checked, tags searched for the license, ...) only on the rows it keeps.
-_FILTER_COLUMNS = ("model_id", "downloads_30d", "pipeline_tag", "created_at")
+# Ids and orgs join against registered Arrow tables (no user text in the SQL).  Plain JOINs on the
+# small tables keep the scan streaming; an IN/EXISTS subquery made DuckDB group every id.  One scan
+# of the file: the prefilter on the id (``heads_pattern``, or a non-ASCII id: its byte length
+# exceeds its length) runs inside it, so the projection is computed for those rows alone and the
+# exact, lower-cased policy for the few thousand it lets through.
 _QUERY = """
-WITH src AS (SELECT {light}, file_row_number FROM read_parquet($p, file_row_number = true)),
+WITH src AS (
+    SELECT {select}, file_row_number FROM read_parquet($p, file_row_number = true)
+    WHERE regexp_matches({id}, $heads) OR strlen({id}) != length({id})),
 keyed AS (
-    SELECT s.raw_id, s.downloads_30d, s.pipeline_tag, s.created_at, s.file_row_number,
-           lower(s.raw_id) AS id_key
+    SELECT s.*, lower(s.raw_id) AS id_key
     FROM src AS s JOIN _heads AS h ON lower(split_part(s.raw_id, '/', 1)) = h.key
     WHERE s.raw_id IS NOT NULL),
 tracked AS (
@@ -338,18 +366,14 @@ found AS (
 kept AS (
     SELECT f.file_row_number, f.tracked_id,
            CASE WHEN contains(f.raw_id, '/') THEN split_part(f.raw_id, '/', 1) END AS ns
-    FROM found AS f ANTI JOIN _excluded AS x ON f.id_key = x.key),
-rows AS (
-    SELECT {select}, file_row_number
-    FROM (SELECT r.* FROM read_parquet($p, file_row_number = true) AS r
-          SEMI JOIN kept USING (file_row_number)))
+    FROM found AS f ANTI JOIN _excluded AS x ON f.id_key = x.key)
 SELECT coalesce(kept.tracked_id, s.raw_id) AS model_id, hub_id, coalesce(author, kept.ns) AS author,
        created_at, $obs_date::DATE AS obs_date, downloads_30d, downloads_all_time, likes,
        pipeline_tag, library_name,
        CASE WHEN safetensors_total > 0 THEN safetensors_total END AS safetensors_total,
        license, gated, kept.tracked_id IS NULL AS discovered,
        downloads_30d_bad, downloads_all_time_bad, likes_bad, file_row_number
-FROM rows AS s JOIN kept USING (file_row_number)
+FROM keyed AS s JOIN kept USING (file_row_number)
 ORDER BY model_id
 """
 

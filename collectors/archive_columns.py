@@ -127,6 +127,13 @@ def _is_text(typ: pa.DataType) -> bool:
     )
 
 
+def id_expression(schema: pa.Schema, mapping: Mapping[str, str]) -> str:
+    """The SQL expression ``select_list`` reads the model id from (it checks the column)."""
+    model = _resolve(mapping["model_id"], schema)
+    assert model is not None, "select_list refuses a file without a model id column"
+    return model[0]
+
+
 def select_list(where: str, schema: pa.Schema, mapping: Mapping[str, str]) -> str:
     """The projection over the file: each logical column typed as the output needs."""
     cols = {key: _resolve(spec, schema) for key, spec in mapping.items()}

@@ -17,6 +17,7 @@ from collectors.archive import (
     ArchiveFilter,
     count_rows,
     discover,
+    heads_pattern,
     qualify,
     read_archive,
 )
@@ -511,3 +512,44 @@ def test_hostile_ids_and_paths_do_not_reach_sql(tmp_path: Path) -> None:
     assert sorted(table.column("model_id").to_pylist()) == sorted([*evil, "Qwen/Qwen3-8B"])
     assert count_rows(file) == len(rows)
     assert discover([str(path)])[0].name == "it-s-dir"
+
+
+def test_the_scan_prefilter_lets_through_every_id_the_exact_org_join_keeps() -> None:
+    """``heads_pattern`` plus the byte-length test is a superset of ``lower(split_part(id, '/',
+    1)) IN heads`` (what the query then applies exactly), and for ASCII ids it is that join:
+    random ids over letters whose case folding differs between ``lower`` and RE2 (Kelvin sign,
+    dotted I, long s, sharp s), regex metacharacters in org names, ids with no slash, an empty
+    first segment and a leading slash."""
+    import random
+
+    import duckdb
+
+    rng = random.Random(20)
+    heads = ["qwen", "a.b", "x-y_z", "k+", "is", "ss", "(p)", "é", "i\u0307x", "[a]", "1^2$"]
+    alphabet = [*"qwenQWEN.ab-xyz_KkIiSs+()éÉ[]^$12/ ", "\u212a", "\u0130", "\u017f", "ß"]
+    ids = {h + tail for h in heads for tail in ("", "/m", "/", "x/m")}
+    ids |= {h.upper() + "/m" for h in heads} | {"/qwen", "qwen", "", "//"}
+    alike = {"k": "\u212a", "i": "\u0130", "s": "\u017f"}
+    for _ in range(3000):
+        ids.add("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))))
+        first = "".join(
+            rng.choice([c, c.upper(), alike.get(c, c)]) for c in rng.choice(heads)
+        )  # a head in mixed case, now and then a look-alike letter
+        ids.add(first + rng.choice(["", "/", "/m", "x/m", "/" + rng.choice(alphabet)]))
+    con = duckdb.connect()
+    con.register("ids", pa.table({"id": sorted(ids)}))
+    con.register("heads", pa.table({"key": heads}))
+    rows = con.sql(
+        """SELECT id, (regexp_matches(id, $p) OR strlen(id) != length(id)) AS passes,
+                  lower(split_part(id, '/', 1)) IN (SELECT key FROM heads) AS joined,
+                  strlen(id) = length(id) AS ascii
+           FROM ids""",
+        params={"p": heads_pattern(heads)},
+    ).fetchall()
+    assert sum(j for _, _, j, _ in rows) > 400  # the random ids do meet the heads
+    assert any(j and not a for _, _, j, a in rows)  # some through a non-ASCII look-alike
+    missed = [i for i, passes, joined, _ in rows if joined and not passes]
+    assert missed == []
+    extra = [i for i, passes, joined, ascii in rows if ascii and passes and not joined]
+    assert extra == []
+    assert not con.execute("SELECT regexp_matches('qwen/m', $1)", [heads_pattern([])]).fetchone()[0]
