@@ -16,10 +16,12 @@ from ram.metric.curves import build_curves, day_of
 from ram.metric.forecast import (
     BACKTEST_COLUMNS,
     FORECAST_COLUMNS,
+    QUANTILES,
     SWEEP_MIN_DATES,
     Known,
     _baselines_at,
     _Knowledge,
+    _quantiles,
     forecast,
 )
 from ram.metric.formula import RamParams, compute_baselines
@@ -334,3 +336,33 @@ def test_the_report_says_how_good_the_forecasts_are(cli: CliRunner, sample_db: P
     lines = (out / "forecast-backtest.csv").read_text().splitlines()
     assert lines[0] == ",".join(BACKTEST_COLUMNS)
     assert any(line.startswith("30,90,") for line in lines)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=0, max_value=1e12, allow_nan=False),
+            st.sampled_from([0.0, 1.0, 2.5, 1e-300, float("inf")]),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_quantiles_are_numpys_linear_quantiles_to_the_bit(values: list[float]) -> None:
+    """The hand-rolled p10/p50/p90 equal ``np.quantile``'s (the spec's reference) bit for bit:
+    ties, zeros, infinities, one or two values."""
+    ratios = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # inf - inf, as numpy's interpolation computes it
+        theirs = np.quantile(ratios, QUANTILES)
+    ours = _quantiles(ratios)
+    assert ours.tobytes() == theirs.tobytes() or (
+        np.isnan(ours).tolist() == np.isnan(theirs).tolist()
+        and np.array_equal(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)])
+    )
+
+
+def test_quantiles_of_nothing_or_of_a_nan_are_nan() -> None:
+    assert np.isnan(_quantiles(np.array([]))).all()
+    assert np.isnan(_quantiles(np.array([1.0, np.nan, 3.0]))).all()
+    assert np.isnan(np.quantile(np.array([1.0, np.nan, 3.0]), QUANTILES)).all()
