@@ -541,3 +541,36 @@ def test_a_top_n_model_scores_at_least_one(panel: tuple[pd.DataFrame, pd.DataFra
     assert (by_day.size() == len(models)).all()  # every curve is defined on these days
     top = by_day.rank(ascending=False, method="min") <= 3
     assert (scores.loc[top, "ram"] >= 1.0).all()
+
+
+def test_scores_of_some_models_are_their_rows_of_the_whole_answer() -> None:
+    """``scores(days, model_ids=...)`` (what the RAM chart asks for its few models) holds
+    exactly those models' rows of the every-model answer, values and dtypes alike."""
+    from benchmarks.synth import generate
+
+    panel = generate(120, n_days=200, seed=5)
+    result = compute(panel.obs, panel.models, RamParams(max_day=150))
+    days = list(range(1, 151))
+    whole = result.scores(days)
+    some = sorted(whole["model_id"].drop_duplicates().sample(7, random_state=1))
+    part = result.scores(days, model_ids=[*some, "nobody/absent"])
+    want = whole[whole["model_id"].isin(some)].reset_index(drop=True)
+    assert len(want) > 100 and set(part["model_id"]) == set(some)
+    pd.testing.assert_frame_equal(part, want)
+
+
+def test_latest_is_computed_once_per_inputs_and_handed_out_as_a_copy() -> None:
+    from benchmarks.synth import generate
+
+    panel = generate(80, n_days=120, seed=6)
+    result = compute(panel.obs, panel.models, RamParams(max_day=100))
+    first = result.latest()
+    first["ram"] = -1.0  # a caller's edit stays its own
+    again = result.latest()
+    assert (again["ram"] > 0).all()
+    assert again is not result.latest()
+    fresh = latest(result.curves, result.models, result.baselines, result.params.pool_floor)
+    pd.testing.assert_frame_equal(again, fresh)
+    result.baselines = result.baselines.assign(baseline=result.baselines["baseline"] * 2)
+    halved = result.latest()  # new inputs: computed again
+    np.testing.assert_allclose(halved["ram"].to_numpy(), fresh["ram"].to_numpy() / 2)

@@ -103,8 +103,7 @@ def ram_curves(
     Default models: the n most recent tracked releases with at least 30 scored days.
     """
     chosen, table = _pick(data, models, size_class, n)
-    scores = data.result.scores(_every_day(data.result))
-    scores = scores[scores["model_id"].isin(chosen)]
+    scores = data.result.scores(_every_day(data.result), model_ids=chosen)
     latest = scores.sort_values("day").groupby("model_id")["ram"].last()
     order = sorted(chosen, key=lambda m: (-latest.get(m, -np.inf), m))
     dash = dict(

@@ -220,13 +220,18 @@ def _scored(
     days: np.ndarray,
     last: bool,
     min_pool: int,
+    model_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Score cells of every classified model on ``days`` (or only its last scorable one), each
-    with its baseline's support ``n_models``, ``in_pool`` and ``thin`` (§3, §4)."""
+    with its baseline's support ``n_models``, ``in_pool`` and ``thin`` (§3, §4); only the
+    rows of ``model_ids`` when given (each model's cells depend on its curve and its class's
+    baseline alone, so they are the same either way)."""
     cls, pool, release = align(curves, models)
     labels, grid, support = _baseline_grid(baselines, curves.values.shape[1] - 1)
     klass = labels.get_indexer(pd.Index(cls, dtype=object))
     rows = np.nonzero((klass >= 0) & (cls != UNKNOWN))[0]
+    if model_ids is not None:
+        rows = rows[np.isin(curves.model_ids[rows], np.asarray(list(model_ids), dtype=object))]
     rows = rows[np.argsort(curves.model_ids[rows], kind="stable")]
     age = day_of(curves.as_of) - release
     parts: list[tuple[np.ndarray, ...]] = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0),) * 3]
@@ -268,9 +273,11 @@ def score(
     baselines: pd.DataFrame,
     days: Sequence[int] | None = None,
     min_pool: int = 20,
+    model_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """RAM = C / baseline on ``days`` (all of 1..max_day when None), scorable cells only (§4);
-    a cell whose baseline rests on fewer than ``min_pool`` curves is ``thin``."""
+    a cell whose baseline rests on fewer than ``min_pool`` curves is ``thin``.  ``model_ids``:
+    those models' rows only (the same rows the whole answer holds for them)."""
     if days is None:
         wanted = np.arange(1, curves.values.shape[1], dtype=np.int64)
     else:
@@ -278,7 +285,7 @@ def score(
         if len(wanted) and wanted[0] < 1:
             raise BadInput(f"day must be >= 1, got {wanted[0]}")
         wanted = wanted[wanted < curves.values.shape[1]]
-    return _scored(curves, models, baselines, wanted, False, min_pool)
+    return _scored(curves, models, baselines, wanted, False, min_pool, model_ids)
 
 
 def latest(
@@ -330,15 +337,29 @@ class RamResult:
     models: pd.DataFrame
     # n_models of every class on every day 1..max_day (live pool), defined baseline or not
     support: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUPPORT_COLUMNS))
+    _latest: tuple[tuple[object, ...], pd.DataFrame] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
-    def scores(self, days: Sequence[int] | None = None) -> pd.DataFrame:
-        """RAM of every scored model on ``days`` (default: ``params.milestones``)."""
+    def scores(
+        self, days: Sequence[int] | None = None, model_ids: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """RAM of every scored model (or of ``model_ids``) on ``days`` (default:
+        ``params.milestones``)."""
         wanted = self.params.milestones if days is None else days
-        return score(self.curves, self.models, self.baselines, wanted, self.params.pool_floor)
+        return score(
+            self.curves, self.models, self.baselines, wanted, self.params.pool_floor, model_ids
+        )
 
     def latest(self) -> pd.DataFrame:
-        """Latest RAM of every scored model."""
-        return latest(self.curves, self.models, self.baselines, self.params.pool_floor)
+        """Latest RAM of every scored model (a copy of the one computed for these inputs: a
+        report asks for it once per chart)."""
+        inputs = (self.curves, self.models, self.baselines, self.params)
+        held = self._latest
+        if held is None or any(a is not b for a, b in zip(held[0], inputs, strict=True)):
+            frame = latest(self.curves, self.models, self.baselines, self.params.pool_floor)
+            held = self._latest = (inputs, frame)
+        return held[1].copy()
 
 
 def compute(
