@@ -459,3 +459,21 @@ def _first_pixel(data: bytes) -> tuple[int, ...]:
         at += 12 + length
     raw = zlib.decompressobj().decompress(idat, 1 + channels)
     return tuple(raw[1 : 1 + channels])
+
+
+def test_chart_data_computes_its_table_and_calendars_once_and_hands_out_copies() -> None:
+
+    data = chart_data()
+    table = data.table()
+    table["org"] = "edited"  # a chart's edit stays its own
+    assert (data.table()["org"] != "edited").all()
+    pd.testing.assert_frame_equal(data.table(), cd.model_table(data.models))
+    curves = data.result.curves
+    for by, keep in (("region", 0), ("org", 10), ("org", 1)):
+        want = cd.calendar_by(curves.model_ids, curves.values, cd.model_table(data.models),
+                              data.as_of, by, keep)  # fmt: skip
+        pd.testing.assert_frame_equal(data.calendar(by, keep), want)
+        assert data.calendar(by, keep) is not data.calendar(by, keep)
+    data.models = data.models.assign(org="renamed")  # new inputs: computed again
+    assert set(data.table()["org"]) == {"renamed"}
+    assert "renamed" in set(data.calendar("org", 10)["group"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +42,34 @@ class ChartData:
     derivative_shares: dict[str, pd.DataFrame] | None = None
     derivative_source: str = "Hugging Face derivative counts"
 
+    # what the charts of one report share, computed once: key -> (inputs, frame)
+    _held: dict[tuple[object, ...], tuple[tuple[object, ...], pd.DataFrame]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def _once(self, key: tuple[object, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``make()``'s frame, computed once while ``models`` and ``result`` are the same
+        objects, handed out as a copy (a caller's edit stays its own)."""
+        inputs = (self.models, self.result, self.result.curves, self.as_of)
+        held = self._held.get(key)
+        if held is None or any(a is not b for a, b in zip(held[0], inputs, strict=True)):
+            held = self._held[key] = (inputs, make())
+        return held[1].copy()
+
     def table(self) -> pd.DataFrame:
         """Models indexed by model_id, org/region/size class filled (``chartdata.model_table``)."""
-        return cd.model_table(self.models)
+        return self._once(("table",), lambda: cd.model_table(self.models))
+
+    def calendar(self, by: str, keep: int) -> pd.DataFrame:
+        """``chartdata.calendar_by`` of the result's curves by ``by`` ("region" or "org")."""
+        curves = self.result.curves
+
+        def make() -> pd.DataFrame:
+            return cd.calendar_by(
+                curves.model_ids, curves.values, self.table(), self.as_of, by, keep
+            )
+
+        return self._once(("calendar", by, keep), make)
 
     @classmethod
     def from_result(cls, result: RamResult, models: pd.DataFrame, source: str) -> ChartData:
@@ -82,8 +107,7 @@ def _cell(table: pd.DataFrame, model_id: str, column: str) -> str:
 
 
 def _calendar(data: ChartData, by: str, keep: int) -> pd.DataFrame:
-    curves = data.result.curves
-    return cd.calendar_by(curves.model_ids, curves.values, data.table(), data.as_of, by, keep)
+    return data.calendar(by, keep)
 
 
 def _every_day(result: RamResult) -> list[int]:

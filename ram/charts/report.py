@@ -59,8 +59,7 @@ def _charts(data: ChartData) -> list[_Chart]:
     """Every chart of the report with the frames behind it (saved as CSV)."""
     curves = data.result.curves
     table = data.table()
-    region = cd.calendar_by(curves.model_ids, curves.values, table, data.as_of, "region", 0)
-    org = cd.calendar_by(curves.model_ids, curves.values, table, data.as_of, "org", 10)
+    region, org = data.calendar("region", 0), data.calendar("org", 10)
     last = cd.last_values(curves.values)
     days = list(data.result.params.milestones)
     charts = [
