@@ -293,16 +293,27 @@ def forecast(
     dates = np.unique(f)
     then = _Knowledge(known, pool, dates, horizons, params, models)
     made = _Made()
+    # each class's pool members, once (a group compares the classes it holds, not every label)
+    members = {int(c): pool_code == c for c in np.unique(row_code)}
     for day in dates:
         on_day = f == day
         base = then.baselines(int(day))
         columns = {d: then.column(int(day), d) for d in (*np.unique(t[on_day]), *horizons)}
         for start in np.unique(t[on_day]):
             at = np.flatnonzero(on_day & (t == start))
-            for h in (h for h in horizons if h > start):
+            later = [h for h in horizons if h > start]
+            if not later:
+                continue
+            # the pool's ratios C(h) / C(t0) for every later horizon at once, element by
+            # element what one horizon's computation gives
+            first, ends = columns[start], np.stack([columns[h] for h in later])
+            with np.errstate(invalid="ignore"):
+                ok = (first > 0) & ~np.isnan(ends)
+            ratios = np.where(ok, ends / np.where(ok, first, 1.0), np.nan)
+            for k, h in enumerate(later):
                 group = (r[at], row_code[at], int(start), h, x[at])
-                cut = (columns[start], columns[h])
-                _one_group(made, labels, pool_code, cut, group, base, (min_reference, min_interval))
+                cut = (ok[k], ratios[k])
+                _one_group(made, labels, members, cut, group, base, (min_reference, min_interval))
     if not made.rows:
         return _empty()
     out = made.frame(known)
@@ -355,27 +366,24 @@ class _Made:
 def _one_group(
     made: _Made,
     labels: np.ndarray,
-    pool_code: np.ndarray,
+    members: dict[int, np.ndarray],
     cut: tuple[np.ndarray, np.ndarray],
     group: tuple[np.ndarray, np.ndarray, int, int, np.ndarray],
     base: dict[tuple[str, int], float],
     minimums: tuple[int, int],
 ) -> None:
     """Forecasts of ``rows`` (one calendar date, one ``t0``) at horizon ``h``, per class, added
-    to ``made``, from ``cut``: the pool's values on days ``t0`` and ``h`` as known on that date
-    (``pool_code``: the pool's classes, codes into ``labels``); ``minimums`` are
-    ``min_reference`` (else every class's references) and ``min_interval`` (else no p10, p90 or
-    P(top 10))."""
+    to ``made``, from ``cut``: which pool curves have a ratio C(h) / C(t0) as known on that
+    date, and the ratios (NaN elsewhere); ``members``: each class code's pool mask (codes
+    into ``labels``); ``minimums`` are ``min_reference`` (else every class's references) and
+    ``min_interval`` (else no p10, p90 or P(top 10))."""
     rows, row_code, t0, h, x = group  # the models, their classes, t0, the horizon, C(t0)
     min_reference, min_interval = minimums
-    start, end = cut
-    with np.errstate(invalid="ignore"):
-        ok = (start > 0) & ~np.isnan(end)
-    ratio = np.where(ok, end / np.where(ok, start, 1.0), np.nan)
+    ok, ratio = cut
     for code in np.unique(row_code):
         label = str(labels[code])
         mine = row_code == code
-        refs = ratio[ok & (pool_code == code)]
+        refs = ratio[ok & members[int(code)]]
         fallback = len(refs) < min_reference
         if fallback:
             refs = ratio[ok]
