@@ -461,7 +461,9 @@ def _first_pixel(data: bytes) -> tuple[int, ...]:
     return tuple(raw[1 : 1 + channels])
 
 
-def test_chart_data_computes_its_table_and_calendars_once_and_hands_out_copies() -> None:
+def test_chart_data_computes_its_table_calendars_and_last_values_once_and_hands_out_copies() -> (
+    None
+):
 
     data = chart_data()
     table = data.table()
@@ -474,6 +476,10 @@ def test_chart_data_computes_its_table_and_calendars_once_and_hands_out_copies()
                               data.as_of, by, keep)  # fmt: skip
         pd.testing.assert_frame_equal(data.calendar(by, keep), want)
         assert data.calendar(by, keep) is not data.calendar(by, keep)
+    last = data.last_values()
+    np.testing.assert_array_equal(last, cd.last_values(curves.values))
+    last[:] = -1.0
+    assert not (data.last_values() == -1.0).any()
     data.models = data.models.assign(org="renamed")  # new inputs: computed again
     assert set(data.table()["org"]) == {"renamed"}
     assert "renamed" in set(data.calendar("org", 10)["group"])

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from ram.errors import BadInput
 
 if TYPE_CHECKING:
     from ram.metric.formula import RamResult
+
+
+_Held = TypeVar("_Held", pd.DataFrame, np.ndarray)
 
 
 @dataclass
@@ -43,11 +46,11 @@ class ChartData:
     derivative_source: str = "Hugging Face derivative counts"
 
     # what the charts of one report share, computed once: key -> (inputs, frame)
-    _held: dict[tuple[object, ...], tuple[tuple[object, ...], pd.DataFrame]] = field(
+    _held: dict[tuple[object, ...], tuple[tuple[object, ...], Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    def _once(self, key: tuple[object, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def _once(self, key: tuple[object, ...], make: Callable[[], _Held]) -> _Held:
         """``make()``'s frame, computed once while ``models`` and ``result`` are the same
         objects, handed out as a copy (a caller's edit stays its own)."""
         inputs = (self.models, self.result, self.result.curves, self.as_of)
@@ -70,6 +73,10 @@ class ChartData:
             )
 
         return self._once(("calendar", by, keep), make)
+
+    def last_values(self) -> np.ndarray:
+        """``chartdata.last_values`` of the result's curves: each curve's last defined value."""
+        return self._once(("last",), lambda: cd.last_values(self.result.curves.values))
 
     @classmethod
     def from_result(cls, result: RamResult, models: pd.DataFrame, source: str) -> ChartData:
@@ -250,7 +257,7 @@ def cumulative(
     chosen, table = _pick(data, models, size_class, n)
     curves = data.result.curves
     row = {m: i for i, m in enumerate(curves.model_ids)}
-    last = pd.Series(cd.last_values(curves.values), index=pd.Index(curves.model_ids))
+    last = pd.Series(data.last_values(), index=pd.Index(curves.model_ids))
     pool = table.index[table["tracked"] & (table["size_class"] == size_class)]
     top_n = data.result.params.top_n
     ranked = last.reindex(pool).dropna().sort_values(ascending=False, kind="stable")
@@ -518,7 +525,7 @@ def size_mix(data: ChartData, *, orgs: int = 12) -> go.Figure:
     """Share of each org's downloads by size class (100% bars).  CLI options: none."""
     table = data.table()
     curves = data.result.curves
-    mix = cd.size_mix(list(curves.model_ids), cd.last_values(curves.values), table, keep=orgs)
+    mix = cd.size_mix(list(curves.model_ids), data.last_values(), table, keep=orgs)
     org_order = list(dict.fromkeys(mix["org"]))
     totals = mix.groupby("org")["downloads"].sum()
     ylabels = {o: f"{cs.label(o)} · {cs.fmt_count(totals[o])}" for o in org_order}

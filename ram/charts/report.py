@@ -60,7 +60,7 @@ def _charts(data: ChartData) -> list[_Chart]:
     curves = data.result.curves
     table = data.table()
     region, org = data.calendar("region", 0), data.calendar("org", 10)
-    last = cd.last_values(curves.values)
+    last = data.last_values()
     days = list(data.result.params.milestones)
     charts = [
         _Chart("ram-curves", "RAM since release", figures.ram_curves(data, log_y=True)),
