@@ -643,44 +643,73 @@ class Store:
 
         ``counts_only``: just ``model_id``, ``obs_date`` and the two counts, what the metric
         reads (the day's row is chosen by source and time all the same); a third less to
-        convert and hold.  Read through Arrow (``duck.frame``: ``.df()``'s dtypes, without a
-        Python object per string)."""
-        import pandas as pd
+        convert and hold.  Rows come grouped by model in id order, each model's in day order.
 
-        columns = "model_id, obs_date, downloads_all_time, downloads_30d"
-        raw = f"{columns}, observed_at, source"  # the columns and what breaks a day's tie
+        DuckDB scans the rows with each model as an integer key (its place in id order) and
+        ``ram.store.day_rows`` chooses and sorts them in numpy; the ids are put back once, at
+        the end.  Columns go to pandas through Arrow (``duck.arrow_series``: ``.df()``'s dtypes,
+        without a Python object per string)."""
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        from ram.store.day_rows import NO_TIME, one_per_day
+
+        kept = ["obs_date", "downloads_all_time", "downloads_30d"]
+        columns = "o.obs_date, o.downloads_all_time, o.downloads_30d"
         if not counts_only:
-            raw += ", likes"
-            columns = """model_id, obs_date, observed_at::TIMESTAMP AS observed_at,
-                downloads_all_time, downloads_30d, likes, source"""
-        latest = f"""QUALIFY row_number() OVER (PARTITION BY model_id, obs_date
-                     ORDER BY {_SOURCE_RANK}, observed_at DESC NULLS LAST) = 1"""
-        if model_ids is not None:  # a class pool or one model: the window over its rows
-            query = f"""SELECT {columns} FROM observations
-                WHERE model_id IN (SELECT model_id FROM _want) {latest}
-                ORDER BY model_id, obs_date"""
-            self.con.register("_want", pd.DataFrame({"model_id": list(model_ids)}))
-        else:
-            # Everything: most (model, day) pairs have one row, so only the pairs held twice go
-            # through the window, and the sort is on an integer rank of the id, not its text
-            # (1.3 M rows: 0.46 -> 0.27 s, the same rows in the same order, less memory).  The
-            # table is scanned at each use rather than materialized (a scan costs little).
-            query = f"""WITH o AS NOT MATERIALIZED (SELECT {raw} FROM observations),
-                twice AS (SELECT model_id, obs_date FROM o GROUP BY ALL HAVING count(*) > 1),
-                one AS (
-                    SELECT * FROM o ANTI JOIN twice USING (model_id, obs_date)
-                    UNION ALL BY NAME
-                    SELECT * FROM (SELECT * FROM o SEMI JOIN twice USING (model_id, obs_date))
-                    {latest}),
-                ranked AS (SELECT model_id, row_number() OVER (ORDER BY model_id) AS _k
-                           FROM (SELECT DISTINCT model_id FROM o))
-                SELECT {columns} FROM one JOIN ranked USING (model_id)
-                ORDER BY ranked._k, obs_date"""
+            kept = ["obs_date", "observed_at", "downloads_all_time", "downloads_30d", "likes",
+                    "source"]  # fmt: skip
+            columns = """o.obs_date, o.observed_at::TIMESTAMP AS observed_at,
+                o.downloads_all_time, o.downloads_30d, o.likes, o.source"""
+        where = ""
+        if model_ids is not None:  # a class pool or one model
+            where = "WHERE model_id IN (SELECT model_id FROM _want)"
+            want = pa.table({"model_id": pa.array(list(model_ids), pa.string())})
+            self.con.register("_want", want)
         try:
-            return duck.frame(self.con, query)
+            ids = (
+                self.con.sql(f"SELECT DISTINCT model_id FROM observations {where} ORDER BY 1")
+                .to_arrow_table()["model_id"]
+                .combine_chunks()
+            )
+            if not len(ids):  # .df() gives an empty result object columns: ask it
+                return self.con.execute(
+                    f"SELECT o.model_id, {columns} FROM observations o WHERE false"
+                ).df()
+            number = pa.array(np.arange(len(ids), dtype=np.int32))
+            self.con.register("_ids", pa.table({"model_id": ids, "_k": number}))
+            try:
+                table = self.con.sql(
+                    f"""SELECT i._k, {columns}, epoch_us(o.observed_at) AS _at,
+                        ({_SOURCE_RANK})::UTINYINT AS _r
+                    FROM observations o JOIN _ids i ON o.model_id = i.model_id"""
+                ).to_arrow_table()
+            finally:
+                self.con.unregister("_ids")
         finally:
             if model_ids is not None:
                 self.con.unregister("_want")
+        key = table["_k"].to_numpy()
+        day = table["obs_date"].cast(pa.int32()).to_numpy()
+        at = table["_at"].fill_null(NO_TIME).to_numpy()
+        chosen = one_per_day(key, day, table["_r"].to_numpy(), at)
+        del day, at
+        # Column by column, each Arrow copy let go once pandas has it, and the ids last, once
+        # the scan's buffers are gone.  Arrow's pool keeps what it frees for Arrow alone, so it
+        # is emptied: the metric's arrays are numpy's.
+        take = pa.array(chosen)
+        series = {name: duck.arrow_series(name, table[name].take(take)) for name in kept}
+        del table, take
+        pool = pa.default_memory_pool()
+        pool.release_unused()
+        # pandas holds strings as large_string: taken as such, they are not copied again.
+        named = ids.cast(pa.large_string()).take(pa.array(key[chosen]))
+        series = {"model_id": duck.arrow_series("model_id", named), **series}
+        del named
+        frame = pd.DataFrame(series, columns=list(series))
+        pool.release_unused()
+        return frame
 
     def models(self) -> pd.DataFrame:
         """Every stored model with its raw facts (resolution happens in ``ram.catalog``)."""
